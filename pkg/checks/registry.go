@@ -1,0 +1,85 @@
+package checks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// registry is every check orgscan runs, in report order. Registering a check
+// is one line here.
+var registry = []Check{
+	EC2IdleInstance,
+	EBSUnattachedVolume,
+	EC2UnassociatedEIP,
+	VPCIdleNATGateway,
+	LambdaUnusedFunction,
+	RDSIdleInstance,
+}
+
+// All returns every registered check. The slice is a copy.
+func All() []Check { return append([]Check(nil), registry...) }
+
+// UnknownCheckError names a check ID that is not registered.
+type UnknownCheckError struct{ ID string }
+
+func (e *UnknownCheckError) Error() string {
+	return fmt.Sprintf("unknown check %q (known: %s)", e.ID, strings.Join(IDs(), ", "))
+}
+
+// IDs returns the registered check IDs in registry order.
+func IDs() []string {
+	out := make([]string, len(registry))
+	for i, c := range registry {
+		out[i] = c.ID
+	}
+	return out
+}
+
+// Lookup returns the check with the given ID.
+func Lookup(id string) (Check, bool) {
+	for _, c := range registry {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Select returns the checks named by ids in registry order, without
+// duplicates; no ids selects all. An unknown ID is an *UnknownCheckError.
+func Select(ids []string) ([]Check, error) {
+	if len(ids) == 0 {
+		return All(), nil
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if _, ok := Lookup(id); !ok {
+			return nil, &UnknownCheckError{ID: id}
+		}
+		want[id] = true
+	}
+	var out []Check
+	for _, c := range registry {
+		if want[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Actions returns the sorted union of the IAM actions of cs.
+func Actions(cs []Check) []string {
+	set := map[string]bool{}
+	for _, c := range cs {
+		for _, a := range c.Actions {
+			set[a] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for a := range set {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}

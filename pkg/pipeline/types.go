@@ -1,0 +1,94 @@
+// Package pipeline holds orgscan's three handlers — Dispatcher, Collector and
+// Aggregator — and the contracts between them. It is the only package that
+// knows about fan-out: the Lambda functions and the local CLI both call these
+// handlers, so a local run exercises the code that runs in AWS.
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+)
+
+// Account is an AWS account to scan.
+type Account struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Discovery finds what a run may scan: the accounts of the organization and
+// the regions enabled for it. Implementations must be safe for concurrent use.
+type Discovery interface {
+	Accounts(ctx context.Context) ([]Account, error)
+	Regions(ctx context.Context) ([]string, error)
+}
+
+// ClientFactory is the seam between real AWS (assume role, regional
+// clients) and the simulator: it returns the API clients of one account and
+// region. An error fails that pair only. Implementations must be safe for
+// concurrent use.
+type ClientFactory interface {
+	Clients(ctx context.Context, accountID, region string) (checks.Clients, error)
+}
+
+// RunRequest is a run's input: the execution input in AWS, flags locally.
+// Empty lists mean "all": every account discovered, every enabled region,
+// every registered check.
+type RunRequest struct {
+	RunID               string                        `json:"runId,omitempty"`
+	Accounts            []string                      `json:"accounts,omitempty"`
+	ExcludeAccounts     []string                      `json:"excludeAccounts,omitempty"`
+	OrganizationalUnits []string                      `json:"organizationalUnits,omitempty"`
+	Regions             []string                      `json:"regions,omitempty"`
+	Checks              []string                      `json:"checks,omitempty"`
+	RoleName            string                        `json:"roleName,omitempty"`
+	LookbackDays        int                           `json:"lookbackDays,omitempty"`
+	Params              map[string]map[string]float64 `json:"params,omitempty"`
+}
+
+// WorkItem is one account × region to scan: one line of the run manifest.
+type WorkItem struct {
+	RunID       string   `json:"runId"`
+	AccountID   string   `json:"accountId"`
+	AccountName string   `json:"accountName,omitempty"`
+	Region      string   `json:"region"`
+	RoleARN     string   `json:"roleArn,omitempty"`
+	Checks      []string `json:"checks"`
+	// LookbackDays and Params carry the request's overrides to the collector.
+	LookbackDays int                           `json:"lookbackDays,omitempty"`
+	Params       map[string]map[string]float64 `json:"params,omitempty"`
+}
+
+// PairStatus is how the scan of one pair ended.
+type PairStatus string
+
+const (
+	// PairOK: every check judged every candidate.
+	PairOK PairStatus = "ok"
+	// PairPartial: some checks or candidates could not be judged.
+	PairPartial PairStatus = "partial"
+	// PairFailed: nothing could be scanned (credentials, or every check failed).
+	PairFailed PairStatus = "failed"
+)
+
+// PairResult is the collector's small answer for one pair (it passes through
+// the state machine, so it never carries findings: those go to ChunkKey).
+type PairResult struct {
+	RunID            string              `json:"runId"`
+	AccountID        string              `json:"accountId"`
+	AccountName      string              `json:"accountName,omitempty"`
+	Region           string              `json:"region"`
+	Status           PairStatus          `json:"status"`
+	Findings         int                 `json:"findings"`
+	ChunkKey         string              `json:"chunkKey,omitempty"`
+	Checks           []string            `json:"checks"`
+	Errors           []checks.CheckError `json:"errors,omitempty"`
+	APICalls         map[string]int      `json:"apiCalls,omitempty"`
+	MetricsRequested int                 `json:"metricsRequested"`
+	Candidates       int                 `json:"candidates"`
+	DurationMs       int64               `json:"durationMs"`
+}
+
+// Duration is the pair's scan time.
+func (p PairResult) Duration() time.Duration { return time.Duration(p.DurationMs) * time.Millisecond }

@@ -1,0 +1,273 @@
+// Package sim is a deterministic simulated AWS Organization. It serves
+// accounts, regions, resources, pages and daily metric series through the
+// same narrow interfaces as the SDK clients, so the whole pipeline runs with
+// no account and no network.
+//
+// Everything is derived from the seed: the same Config gives the same
+// accounts, resources, IDs and series. The simulator decides which resources
+// are idle when it generates them (including deliberate near-threshold cases)
+// and exposes that as ground truth with Truth; it never calls the checks.
+//
+// Knobs model what breaks scans in real organizations: per-call latency with
+// jitter, a throttling rate, accounts whose role cannot be assumed, and
+// operations that are denied. Every request is counted per operation.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/smithy-go"
+
+	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/pipeline"
+)
+
+// DefaultNow is the simulated "now" when Config.Now is zero: fixed, so runs
+// are reproducible on any day.
+var DefaultNow = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+
+// DefaultRegions are the regions of a simulated organization by default.
+var DefaultRegions = []string{"us-east-1", "us-west-2", "eu-west-1", "eu-central-1"}
+
+// CommercialRegions are the 17 regions enabled by default in a commercial
+// AWS account, for organization-scale simulations.
+var CommercialRegions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+	"eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+	"ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-south-1",
+	"sa-east-1",
+}
+
+// Config describes a simulated organization.
+type Config struct {
+	Seed     uint64
+	Accounts int      // member accounts (default 25)
+	Regions  []string // default DefaultRegions
+	// Resources is the average number of resources per account × region
+	// (default 50); each pair varies around it.
+	Resources int
+	// Now is the simulated present; resources' ages and metric windows are
+	// relative to it. Default DefaultNow.
+	Now time.Time
+
+	// Latency is added to every request, ± Jitter (uniform).
+	Latency, Jitter time.Duration
+	// ThrottleRate is the fraction of requests answered with a throttling
+	// error (0..1).
+	ThrottleRate float64
+	// DenyAccounts are accounts whose role cannot be assumed: Clients fails
+	// for every pair of theirs with AccessDenied.
+	DenyAccounts []string
+	// DenyOperations are requests answered with AccessDenied, as
+	// "service:Operation" (every account) or "ACCOUNT/service:Operation".
+	DenyOperations []string
+	// PageLimit caps the items per Describe/List page below the API's
+	// maximum, to force pagination (0: the caller's MaxResults).
+	PageLimit int
+	// MaxDatapoints caps the datapoints per GetMetricData page (0: the API's
+	// 100,800), to force NextToken continuation.
+	MaxDatapoints int
+	// Retry tunes the SDK retryer of the clients Clients returns.
+	Retry awsx.RetryOptions
+}
+
+// Org is a simulated organization. It is safe for concurrent use.
+type Org struct {
+	cfg      Config
+	accounts []pipeline.Account
+	deny     map[string]bool // account ID -> AssumeRole denied
+	denyOps  map[string]bool // "service:Op" or "ACCOUNT/service:Op"
+	retryer  aws.Retryer
+	counters *Counters
+}
+
+// New validates cfg and returns the organization it describes.
+func New(cfg Config) (*Org, error) {
+	if cfg.Accounts == 0 {
+		cfg.Accounts = 25
+	}
+	if len(cfg.Regions) == 0 {
+		cfg.Regions = DefaultRegions
+	}
+	if cfg.Resources == 0 {
+		cfg.Resources = 50
+	}
+	if cfg.Now.IsZero() {
+		cfg.Now = DefaultNow
+	}
+	switch {
+	case cfg.Accounts < 1 || cfg.Accounts > 100000:
+		return nil, fmt.Errorf("sim: accounts must be 1..100000, got %d", cfg.Accounts)
+	case cfg.Resources < 1 || cfg.Resources > 100000:
+		return nil, fmt.Errorf("sim: resources per pair must be 1..100000, got %d", cfg.Resources)
+	case cfg.ThrottleRate < 0 || cfg.ThrottleRate >= 1:
+		return nil, fmt.Errorf("sim: throttle rate must be in [0, 1), got %v", cfg.ThrottleRate)
+	case cfg.Latency < 0 || cfg.Jitter < 0 || cfg.Jitter > cfg.Latency:
+		return nil, fmt.Errorf("sim: latency %s ± %s: want 0 ≤ jitter ≤ latency", cfg.Latency, cfg.Jitter)
+	}
+	o := &Org{cfg: cfg, deny: map[string]bool{}, denyOps: map[string]bool{}, counters: NewCounters()}
+	o.accounts = makeAccounts(cfg.Seed, cfg.Accounts)
+	known := map[string]bool{}
+	for _, a := range o.accounts {
+		known[a.ID] = true
+	}
+	for _, a := range cfg.DenyAccounts {
+		o.deny[a] = true
+	}
+	for _, op := range cfg.DenyOperations {
+		o.denyOps[op] = true
+	}
+	o.retryer = awsx.NewRetryer(cfg.Retry)
+	return o, nil
+}
+
+// Config returns the organization's configuration with defaults filled in.
+func (o *Org) Config() Config { return o.cfg }
+
+// Now is the simulated present: use it as the collector's clock.
+func (o *Org) Now() time.Time { return o.cfg.Now }
+
+// Accounts lists the member accounts. It never fails.
+func (o *Org) Accounts(context.Context) ([]pipeline.Account, error) {
+	return slices.Clone(o.accounts), nil
+}
+
+// Regions lists the organization's enabled regions. It never fails.
+func (o *Org) Regions(context.Context) ([]string, error) { return slices.Clone(o.cfg.Regions), nil }
+
+// Calls returns the requests served so far across all pairs, by
+// "service:Operation", throttled and denied attempts included.
+func (o *Org) Calls() map[string]int { return o.counters.Snapshot() }
+
+// Throttled returns how many requests were answered with throttling.
+func (o *Org) Throttled() int { return int(o.counters.throttled.Load()) }
+
+var _ pipeline.Discovery = (*Org)(nil)
+var _ pipeline.ClientFactory = (*Org)(nil)
+
+// AccessDeniedError is what a denied AssumeRole or request returns; it is a
+// smithy.APIError like the SDK's, so code that classifies real errors
+// classifies these too.
+func accessDenied(code, msg string) error {
+	return &smithy.GenericAPIError{Code: code, Message: msg, Fault: smithy.FaultClient}
+}
+
+// Clients returns SDK clients (EC2, Lambda, RDS, CloudWatch) whose requests
+// are answered by the simulated pair instead of the network. Requests go
+// through the SDK's own middleware stack, so throttling is retried by the
+// SDK's retryer exactly as against AWS. An account in DenyAccounts fails with
+// AccessDenied, as AssumeRole would.
+func (o *Org) Clients(_ context.Context, accountID, region string) (checks.Clients, error) {
+	if o.deny[accountID] {
+		o.counters.add("sts:AssumeRole")
+		return checks.Clients{}, fmt.Errorf("assume role in account %s: %w", accountID, accessDenied("AccessDenied",
+			fmt.Sprintf("User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::%s:role/OrgScanMemberRole", accountID)))
+	}
+	p, err := o.Pair(accountID, region)
+	if err != nil {
+		return checks.Clients{}, err
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.AnonymousCredentials{},
+		Retryer:     func() aws.Retryer { return o.retryer },
+		APIOptions:  p.apiOptions(),
+	}
+	return checks.Clients{
+		EC2:        ec2.NewFromConfig(cfg),
+		Lambda:     lambda.NewFromConfig(cfg),
+		RDS:        rds.NewFromConfig(cfg),
+		CloudWatch: cloudwatch.NewFromConfig(cfg),
+	}, nil
+}
+
+// Pair returns the simulated account × region. Its methods implement the
+// narrow API interfaces directly (no SDK, no retries): use it in tests that
+// count calls or need raw behaviour.
+func (o *Org) Pair(accountID, region string) (*Pair, error) {
+	if !slices.ContainsFunc(o.accounts, func(a pipeline.Account) bool { return a.ID == accountID }) {
+		return nil, fmt.Errorf("sim: no account %s in this organization", accountID)
+	}
+	if !slices.Contains(o.cfg.Regions, region) {
+		return nil, fmt.Errorf("sim: region %s is not enabled in this organization", region)
+	}
+	p := &Pair{org: o, account: accountID, region: region, counters: NewCounters(),
+		rng: rand.New(rand.NewPCG(o.cfg.Seed, hash64("faults", accountID, region)))}
+	p.world = generate(o.cfg, accountID, region)
+	return p, nil
+}
+
+// Counters count requests by "service:Operation". Safe for concurrent use.
+type Counters struct {
+	mu        sync.Mutex
+	m         map[string]int
+	throttled atomic.Int64
+}
+
+// NewCounters returns empty counters.
+func NewCounters() *Counters { return &Counters{m: map[string]int{}} }
+
+func (c *Counters) add(op string) {
+	c.mu.Lock()
+	c.m[op]++
+	c.mu.Unlock()
+}
+
+// Snapshot returns a copy of the counts.
+func (c *Counters) Snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.m))
+	for k, v := range c.m {
+		out[k] = v
+	}
+	return out
+}
+
+func makeAccounts(seed uint64, n int) []pipeline.Account {
+	rng := rand.New(rand.NewPCG(seed, 0x0a11ce))
+	teams := []string{"payments", "search", "data", "platform", "web", "mobile", "ml", "identity", "billing", "growth"}
+	envs := []string{"prod", "staging", "dev", "sandbox"}
+	seen := map[string]bool{}
+	out := make([]pipeline.Account, 0, n)
+	for i := 0; len(out) < n; i++ {
+		id := fmt.Sprintf("%012d", 100000000000+rng.Uint64N(900000000000))
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		name := fmt.Sprintf("%s-%s-%02d", teams[rng.IntN(len(teams))], envs[rng.IntN(len(envs))], len(out)+1)
+		out = append(out, pipeline.Account{ID: id, Name: name})
+	}
+	return out
+}
+
+func hash64(parts ...string) uint64 {
+	// FNV-1a: stable across Go releases, unlike maphash.
+	h := uint64(14695981039346656037)
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	return h
+}
+
+// serviceOf maps an operation key to its service prefix.
+func serviceOf(op string) string { s, _, _ := strings.Cut(op, ":"); return s }

@@ -1,0 +1,150 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"testing"
+
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/pricing"
+	"github.com/orgscan/orgscan/pkg/sim"
+)
+
+func scan(t *testing.T, o *sim.Org, c checks.Clients, account, region string) checks.ScanResult {
+	t.Helper()
+	cfgs, err := checks.Configure(checks.All(), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checks.Scan(context.Background(), checks.ScanInput{AccountID: account, Region: region, Now: o.Now(),
+		Clients: c, Checks: cfgs, Prices: pricing.Default()})
+}
+
+func found(r checks.ScanResult) []sim.Expected {
+	var out []sim.Expected
+	for _, j := range r.Judged {
+		out = append(out, sim.Expected{CheckID: j.CheckID, ResourceID: j.Resource.ID})
+	}
+	sortExpected(out)
+	return out
+}
+
+func sortExpected(es []sim.Expected) {
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].CheckID != es[j].CheckID {
+			return es[i].CheckID < es[j].CheckID
+		}
+		return es[i].ResourceID < es[j].ResourceID
+	})
+}
+
+// Every planted finding is found and nothing else, through raw pair clients
+// and through SDK clients backed by the simulator, for every pair.
+func TestChecksFindExactlyTheGroundTruth(t *testing.T) {
+	t.Parallel()
+	o, err := sim.New(sim.Config{Seed: 7, Accounts: 6, Regions: []string{"us-east-1", "eu-west-1", "ap-south-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accts, _ := o.Accounts(context.Background())
+	perCheck := map[string]int{}
+	for _, a := range accts {
+		for _, r := range o.Config().Regions {
+			want := o.Truth(a.ID, r)
+			sortExpected(want)
+			p, err := o.Pair(a.ID, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := scan(t, o, p.APIClients(), a.ID, r)
+			if len(raw.Errors) > 0 {
+				t.Fatalf("%s/%s: errors %+v", a.ID, r, raw.Errors)
+			}
+			if d := cmp.Diff(want, found(raw)); d != "" {
+				t.Fatalf("%s/%s raw clients: findings differ from ground truth (-want +got):\n%s", a.ID, r, d)
+			}
+			sdk, err := o.Clients(context.Background(), a.ID, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			viaSDK := scan(t, o, sdk, a.ID, r)
+			if d := cmp.Diff(want, found(viaSDK)); d != "" {
+				t.Fatalf("%s/%s SDK clients: (-want +got):\n%s", a.ID, r, d)
+			}
+			for _, e := range want {
+				perCheck[e.CheckID]++
+			}
+		}
+	}
+	for _, id := range checks.IDs() {
+		if perCheck[id] == 0 {
+			t.Errorf("the simulator planted nothing for %s", id)
+		}
+	}
+}
+
+func TestSameSeedSameWorld(t *testing.T) {
+	t.Parallel()
+	a, _ := sim.New(sim.Config{Seed: 42, Accounts: 3})
+	b, _ := sim.New(sim.Config{Seed: 42, Accounts: 3})
+	c, _ := sim.New(sim.Config{Seed: 43, Accounts: 3})
+	aa, _ := a.Accounts(context.Background())
+	ba, _ := b.Accounts(context.Background())
+	ca, _ := c.Accounts(context.Background())
+	if d := cmp.Diff(aa, ba); d != "" {
+		t.Fatalf("accounts differ for one seed: %s", d)
+	}
+	if cmp.Equal(aa, ca) {
+		t.Fatal("different seeds gave the same accounts")
+	}
+	if d := cmp.Diff(a.Truth(aa[0].ID, "us-east-1"), b.Truth(ba[0].ID, "us-east-1")); d != "" {
+		t.Fatalf("truth differs for one seed: %s", d)
+	}
+}
+
+func TestThrottlingIsRetriedByTheSDK(t *testing.T) {
+	t.Parallel()
+	o, _ := sim.New(sim.Config{Seed: 3, Accounts: 2, ThrottleRate: 0.3, Retry: awsx.RetryOptions{MaxAttempts: 20, NoBackoff: true}})
+	accts, _ := o.Accounts(context.Background())
+	for _, a := range accts {
+		want := o.Truth(a.ID, "us-east-1")
+		sortExpected(want)
+		c, _ := o.Clients(context.Background(), a.ID, "us-east-1")
+		res := scan(t, o, c, a.ID, "us-east-1")
+		if len(res.Errors) > 0 {
+			t.Fatalf("throttling leaked through the retryer: %+v", res.Errors)
+		}
+		if d := cmp.Diff(want, found(res)); d != "" {
+			t.Fatalf("(-want +got):\n%s", d)
+		}
+	}
+	if o.Throttled() == 0 {
+		t.Fatal("no request was throttled: the knob did nothing")
+	}
+}
+
+func TestDeniedAccountAndOperation(t *testing.T) {
+	t.Parallel()
+	o0, _ := sim.New(sim.Config{Seed: 5, Accounts: 2})
+	accts, _ := o0.Accounts(context.Background())
+	o, _ := sim.New(sim.Config{Seed: 5, Accounts: 2, DenyAccounts: []string{accts[0].ID},
+		DenyOperations: []string{accts[1].ID + "/rds:DescribeDBInstances"}})
+	_, err := o.Clients(context.Background(), accts[0].ID, "us-east-1")
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" {
+		t.Fatalf("denied account: err = %v", err)
+	}
+	c, err := o.Clients(context.Background(), accts[1].ID, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := scan(t, o, c, accts[1].ID, "us-east-1")
+	if len(res.Errors) != 1 || res.Errors[0].Check != "rds-idle-instance" || res.Errors[0].Code != "AccessDenied" {
+		t.Fatalf("errors = %+v, want one AccessDenied for rds-idle-instance", res.Errors)
+	}
+}
