@@ -62,9 +62,16 @@ func evaluateUnattachedVolume(c Candidate, _ cwbatch.Results, env Env) (*Verdict
 	typ := string(v.VolumeType)
 	usd := cost(env.Prices.EBSVolume(env.Region, typ, size, iops, tput))
 	age := int(env.Now.Sub(c.Resource.Created).Hours() / 24)
+	provisioned := ""
+	switch {
+	case iops > 0 && tput > 0:
+		provisioned = fmt.Sprintf(", %d IOPS, %d MB/s", iops, tput)
+	case iops > 0:
+		provisioned = fmt.Sprintf(", %d IOPS", iops)
+	}
 	return &Verdict{
-		Reason: fmt.Sprintf("%s volume of %d GiB (%d IOPS, %d MB/s) is attached to nothing; created %s ago%s",
-			typ, size, iops, tput, days(age), unknownNote(usd, typ+" volume", env.Region)),
+		Reason: fmt.Sprintf("%s volume of %d GiB%s is attached to nothing; created %s ago%s",
+			typ, size, provisioned, days(age), unknownNote(usd, typ+" volume", env.Region)),
 		Evidence:       map[string]float64{"sizeGiB": float64(size), "iops": float64(iops), "throughputMBps": float64(tput), "ageDays": float64(age)},
 		MonthlyCostUSD: usd,
 	}, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -96,7 +97,7 @@ func Scan(ctx context.Context, in ScanInput) ScanResult {
 			e.Count++
 			return
 		}
-		errs[check] = &CheckError{Check: check, Code: Code(err), Message: err.Error(), Count: 1}
+		errs[check] = &CheckError{Check: check, Code: Code(err), Message: Message(err), Count: 1}
 	}
 
 	type selected struct {
@@ -204,6 +205,18 @@ func protect(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// Message is err said briefly: for an AWS API error, the operation and AWS's
+// own message, without the SDK's wrapping ("operation error …, https
+// response error …").
+func Message(err error) string {
+	var op *smithy.OperationError
+	var api smithy.APIError
+	if errors.As(err, &op) && errors.As(err, &api) {
+		return fmt.Sprintf("%s:%s: %s", strings.ToLower(op.ServiceID), op.OperationName, api.ErrorMessage())
+	}
+	return err.Error()
 }
 
 // Code classifies an error for reports and for the state machine: the AWS

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the run could not complete
+	exitUsage = 2 // bad flags or input: nothing was done
+)
+
+// App is the CLI with its outputs injected, so tests drive it like a user.
+type App struct {
+	Stdout, Stderr io.Writer
+	StderrIsTTY    bool
+}
+
+// UsageError is bad input on the command line; it exits 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Sprintf(format, args...)} }
+
+const topUsage = `orgscan finds idle, unused and wasted AWS resources across an organization.
+
+Usage:
+  orgscan run [flags]      scan (use --simulate for a simulated organization)
+  orgscan checks [--json]  list the checks
+  orgscan help             this text
+
+Run 'orgscan COMMAND -h' for a command's flags.
+`
+
+// Main runs the command in args and returns the process exit code.
+func (a *App) Main(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.Stderr, topUsage)
+		return exitUsage
+	}
+	var err error
+	prefix := "orgscan " + args[0]
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "run":
+		err = a.run(ctx, rest)
+	case "checks":
+		err = a.checks(rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(a.Stdout, topUsage)
+		return exitOK
+	default:
+		err = usagef("unknown command %q (commands: run, checks, help)", cmd)
+		prefix = "orgscan"
+	}
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(a.Stderr, "%s: %s\n", prefix, msg)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitError
+}
+
+var errHelp = errors.New("help shown")

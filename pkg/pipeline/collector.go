@@ -1,0 +1,195 @@
+package pipeline
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/pricing"
+	"github.com/orgscan/orgscan/pkg/store"
+)
+
+// ChunkKey is where the collector writes the findings of one pair.
+func ChunkKey(runID, accountID, region string) string {
+	return "runs/" + runID + "/chunks/" + accountID + "/" + region + ".jsonl.gz"
+}
+
+// DefaultDeadlineMargin is kept free before the invocation deadline to write
+// the pair's findings and return.
+const DefaultDeadlineMargin = 10 * time.Second
+
+// Collector scans account × region pairs: it gets the pair's clients, runs
+// the checks (checks.Scan), writes the findings chunk and returns a small
+// PairResult per pair.
+type Collector struct {
+	Clients ClientFactory
+	Blobs   store.Blobs
+	Clock   func() time.Time // the present for windows, ages and timestamps
+	Prices  *pricing.Table
+	Logger  *slog.Logger
+	// Concurrency bounds the pairs of one Handle call scanned at once
+	// (default 4).
+	Concurrency int
+	// DeadlineMargin: when ctx has a deadline, checks stop starting this long
+	// before it so the pair can still be saved as partial.
+	DeadlineMargin time.Duration
+}
+
+// Handle scans a batch of items (in AWS, one account's regions) and returns
+// one result per item, in order. A pair's failure is its result's status,
+// never an error of the batch: Handle returns an error only when ctx ends
+// before it could start.
+func (c *Collector) Handle(ctx context.Context, items []WorkItem) ([]PairResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]PairResult, len(items))
+	g := new(errgroup.Group)
+	n := c.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	g.SetLimit(n)
+	for i, it := range items {
+		g.Go(func() error {
+			out[i] = c.Scan(ctx, it)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out, nil
+}
+
+// Scan scans one pair. It never panics and never returns an error: what
+// went wrong is in the result's Status and Errors.
+func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
+	start := time.Now()
+	res = PairResult{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region, Checks: item.Checks}
+	log := c.logger().With("run_id", item.RunID, "account_id", item.AccountID, "region", item.Region)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("collector panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res.Status = PairFailed
+			res.Errors = append(res.Errors, checks.CheckError{Code: "Panic", Message: fmt.Sprint(r), Count: 1})
+		}
+		res.DurationMs = time.Since(start).Milliseconds()
+	}()
+	fail := func(code string, err error) PairResult {
+		res.Status = PairFailed
+		res.Errors = append(res.Errors, checks.CheckError{Code: code, Message: checks.Message(err), Count: 1})
+		log.Warn("pair failed", "code", code, "error", err.Error())
+		return res
+	}
+	if err := item.validate(); err != nil {
+		return fail("InvalidRequestError", err)
+	}
+	cs, err := checks.Select(item.Checks)
+	if err != nil {
+		return fail("InvalidRequestError", err)
+	}
+	cfgs, err := checks.Configure(cs, item.Params, item.LookbackDays)
+	if err != nil {
+		return fail("InvalidRequestError", err)
+	}
+	clients, err := c.Clients.Clients(ctx, item.AccountID, item.Region)
+	if err != nil {
+		return fail(checks.Code(err), err)
+	}
+
+	scanCtx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		margin := c.DeadlineMargin
+		if margin == 0 {
+			margin = DefaultDeadlineMargin
+		}
+		var cancel context.CancelFunc
+		scanCtx, cancel = context.WithDeadline(ctx, dl.Add(-margin))
+		defer cancel()
+	}
+	now := c.Clock()
+	sr := checks.Scan(scanCtx, checks.ScanInput{AccountID: item.AccountID, Region: item.Region, Now: now,
+		Clients: clients, Checks: cfgs, Prices: c.Prices})
+	res.APICalls = sr.Calls
+	res.MetricsRequested = sr.Metrics.Queries
+	res.Candidates = sr.Candidates
+	res.Errors = sr.Errors
+
+	byID := map[string]checks.Check{}
+	for _, ch := range cs {
+		byID[ch.ID] = ch
+	}
+	fs := make([]finding.Finding, 0, len(sr.Judged))
+	for _, j := range sr.Judged {
+		ch := byID[j.CheckID]
+		fs = append(fs, finding.Finding{
+			FindingID: finding.ID(j.CheckID, item.AccountID, item.Region, j.Resource.ID),
+			RunID:     item.RunID, CheckID: j.CheckID, Category: ch.Category,
+			AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region,
+			Service: ch.Service, ResourceType: j.Resource.Type, ResourceID: j.Resource.ID, ResourceARN: j.Resource.ARN,
+			Reason: j.Verdict.Reason, Evidence: j.Verdict.Evidence, MonthlyCostUSD: j.Verdict.MonthlyCostUSD,
+			Tags: j.Resource.Tags, FirstSeen: now, LastSeen: now, Status: finding.Open,
+		})
+	}
+	if len(fs) > 0 {
+		key := ChunkKey(item.RunID, item.AccountID, item.Region)
+		if err := c.writeChunk(ctx, key, fs); err != nil {
+			// The findings are not saved: the pair must not look scanned.
+			return fail("ChunkWriteFailed", err)
+		}
+		res.ChunkKey = key
+		res.Findings = len(fs)
+	}
+	switch {
+	case len(cfgs) > 0 && sr.Selected == 0:
+		res.Status = PairFailed
+	case len(sr.Errors) > 0:
+		res.Status = PairPartial
+	default:
+		res.Status = PairOK
+	}
+	log.Debug("pair scanned", "status", res.Status, "findings", res.Findings, "metrics", res.MetricsRequested)
+	return res
+}
+
+func (c *Collector) writeChunk(ctx context.Context, key string, fs []finding.Finding) error {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	enc := json.NewEncoder(zw)
+	for i := range fs {
+		if err := enc.Encode(&fs[i]); err != nil {
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return c.Blobs.Put(ctx, key, &buf)
+}
+
+func (c *Collector) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (it WorkItem) validate() error {
+	switch {
+	case !runIDRe.MatchString(it.RunID):
+		return &InvalidRequestError{Field: "runId", Value: it.RunID, Reason: "is not a valid run ID"}
+	case !ValidAccountID(it.AccountID):
+		return &InvalidRequestError{Field: "accountId", Value: it.AccountID, Reason: "is not a 12-digit AWS account ID"}
+	case !regionRe.MatchString(it.Region):
+		return &InvalidRequestError{Field: "region", Value: it.Region, Reason: "is not an AWS region name"}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/store"
+)
+
+// ManifestKey is where the dispatcher writes a run's work items, one JSON
+// object per line (the Distributed Map's ItemReader input).
+func ManifestKey(runID string) string { return "runs/" + runID + "/manifest.jsonl" }
+
+// DispatchResult is what the dispatcher returns: small, whatever the size of
+// the organization (the items themselves are in the manifest).
+type DispatchResult struct {
+	RunID       string    `json:"runId"`
+	ManifestKey string    `json:"manifestKey"`
+	Pairs       int       `json:"pairs"`
+	Accounts    int       `json:"accounts"`
+	Regions     []string  `json:"regions"`
+	Checks      []string  `json:"checks"`
+	StartedAt   time.Time `json:"startedAt"`
+}
+
+// Dispatcher validates a run request, discovers accounts and regions and
+// writes the run's manifest.
+type Dispatcher struct {
+	Discovery Discovery
+	Blobs     store.Blobs
+	Clock     func() time.Time
+	Logger    *slog.Logger
+	// NewRunID makes an ID when the request has none; default is the UTC
+	// start time plus 6 random hex digits (sortable, unique).
+	NewRunID func(now time.Time) string
+}
+
+// Handle validates req before any discovery or write; an invalid request is
+// an *InvalidRequestError and writes nothing. Requested accounts must belong
+// to the organization and requested regions must be enabled in it.
+func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult, error) {
+	if err := req.Validate(); err != nil {
+		return DispatchResult{}, err
+	}
+	now := d.Clock()
+	runID := req.RunID
+	if runID == "" {
+		newID := d.NewRunID
+		if newID == nil {
+			newID = DefaultRunID
+		}
+		runID = newID(now)
+	}
+	enabled, err := d.Discovery.Regions(ctx)
+	if err != nil {
+		return DispatchResult{}, fmt.Errorf("discover regions: %w", err)
+	}
+	regions := enabled
+	if len(req.Regions) > 0 {
+		for _, r := range req.Regions {
+			if !slices.Contains(enabled, r) {
+				return DispatchResult{}, &InvalidRequestError{Field: "regions", Value: r, Reason: fmt.Sprintf("is not enabled (enabled: %v)", enabled)}
+			}
+		}
+		regions = dedupe(req.Regions)
+	}
+	members, err := d.Discovery.Accounts(ctx)
+	if err != nil {
+		return DispatchResult{}, fmt.Errorf("discover accounts: %w", err)
+	}
+	accounts := members
+	if len(req.Accounts) > 0 {
+		byID := map[string]Account{}
+		for _, a := range members {
+			byID[a.ID] = a
+		}
+		accounts = nil
+		for _, id := range dedupe(req.Accounts) {
+			a, ok := byID[id]
+			if !ok {
+				return DispatchResult{}, &InvalidRequestError{Field: "accounts", Value: id, Reason: "is not an active account of the organization"}
+			}
+			accounts = append(accounts, a)
+		}
+	}
+	accounts = slices.DeleteFunc(slices.Clone(accounts), func(a Account) bool { return slices.Contains(req.ExcludeAccounts, a.ID) })
+	if len(accounts) == 0 || len(regions) == 0 {
+		return DispatchResult{}, &InvalidRequestError{Field: "accounts", Reason: "the request selects no account × region pair"}
+	}
+	cs, _ := checks.Select(req.Checks) // validated above
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, a := range accounts {
+		for _, r := range regions {
+			item := WorkItem{RunID: runID, AccountID: a.ID, AccountName: a.Name, Region: r, Checks: ids,
+				LookbackDays: req.LookbackDays, Params: req.Params}
+			if req.RoleName != "" {
+				item.RoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(r), a.ID, req.RoleName)
+			}
+			if err := enc.Encode(item); err != nil {
+				return DispatchResult{}, err
+			}
+		}
+	}
+	key := ManifestKey(runID)
+	if err := d.Blobs.Put(ctx, key, &buf); err != nil {
+		return DispatchResult{}, fmt.Errorf("write manifest: %w", err)
+	}
+	res := DispatchResult{RunID: runID, ManifestKey: key, Pairs: len(accounts) * len(regions), Accounts: len(accounts),
+		Regions: regions, Checks: ids, StartedAt: now}
+	if d.Logger != nil {
+		d.Logger.Info("dispatched", "run_id", runID, "accounts", res.Accounts, "regions", len(regions), "pairs", res.Pairs)
+	}
+	return res, nil
+}
+
+// DefaultRunID names a run by its UTC start time and a random suffix.
+func DefaultRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// ReadManifest streams the work items of a manifest to fn, one at a time;
+// the manifest is never held in memory whole. A malformed line is an
+// *InvalidRequestError naming its line number.
+func ReadManifest(ctx context.Context, blobs store.Blobs, key string, fn func(WorkItem) error) error {
+	rc, err := blobs.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return decodeLines(rc, func(line int, b []byte) error {
+		var item WorkItem
+		if err := json.Unmarshal(b, &item); err != nil {
+			return &InvalidRequestError{Field: fmt.Sprintf("%s line %d", key, line), Reason: err.Error()}
+		}
+		return fn(item)
+	})
+}
+
+func decodeLines(r io.Reader, fn func(line int, b []byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		if err := fn(line, sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func partitionOf(region string) string {
+	switch {
+	case len(region) > 3 && region[:3] == "cn-":
+		return "aws-cn"
+	case len(region) > 7 && region[:7] == "us-gov-":
+		return "aws-us-gov"
+	}
+	return "aws"
+}

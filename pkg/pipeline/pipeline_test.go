@@ -1,0 +1,422 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pricing"
+	"github.com/orgscan/orgscan/pkg/sim"
+	"github.com/orgscan/orgscan/pkg/store"
+)
+
+var wallClock = func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }
+
+func newLocal(t *testing.T, org *sim.Org, dir string, concurrency int) *pipeline.Local {
+	t.Helper()
+	blobs := store.Dir{Root: dir}
+	return &pipeline.Local{
+		Dispatcher:  &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: wallClock},
+		Collector:   &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()},
+		Aggregator:  &pipeline.Aggregator{Blobs: blobs, Clock: wallClock},
+		Concurrency: concurrency,
+	}
+}
+
+func mustSim(t *testing.T, cfg sim.Config) *sim.Org {
+	t.Helper()
+	o, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func readFindings(t *testing.T, dir string, sum pipeline.RunSummary) []finding.Finding {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, sum.FindingsKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []finding.Finding
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var f finding.Finding
+		if err := json.Unmarshal(line, &f); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Two runs with the same seed produce byte-identical findings (IDs
+// included), whatever the concurrency.
+func TestSameSeedSameFindings(t *testing.T) {
+	t.Parallel()
+	cfg := sim.Config{Seed: 11, Accounts: 8, Regions: []string{"us-east-1", "eu-west-1", "sa-east-1"}}
+	d1, d2 := t.TempDir(), t.TempDir()
+	req := pipeline.RunRequest{RunID: "determinism"}
+	s1, err := newLocal(t, mustSim(t, cfg), d1, 1).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := newLocal(t, mustSim(t, cfg), d2, 7).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, _ := os.ReadFile(filepath.Join(d1, s1.FindingsKey))
+	b2, _ := os.ReadFile(filepath.Join(d2, s2.FindingsKey))
+	if len(b1) == 0 || !bytes.Equal(b1, b2) {
+		t.Fatalf("findings differ between two runs of one seed (%d vs %d bytes)", len(b1), len(b2))
+	}
+	if s1.Findings == 0 || s1.Findings != s2.Findings || s1.MonthlyCostUSD != s2.MonthlyCostUSD {
+		t.Fatalf("summaries differ: %d/%v vs %d/%v", s1.Findings, s1.MonthlyCostUSD, s2.Findings, s2.MonthlyCostUSD)
+	}
+}
+
+// Everything the simulator planted is found, and nothing else: precision and
+// recall 1.0 over a whole run, with stable IDs.
+func TestRunFindsExactlyTheGroundTruth(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 99, Accounts: 10, Regions: []string{"us-east-1", "us-west-2", "eu-central-1"}})
+	dir := t.TempDir()
+	sum, err := newLocal(t, org, dir, 4).Run(context.Background(), pipeline.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.PairsOK != 30 || sum.PairsFailed+sum.PairsPartial != 0 {
+		t.Fatalf("pairs: %+v", sum)
+	}
+	got := map[string]bool{}
+	for _, f := range readFindings(t, dir, sum) {
+		if want := finding.ID(f.CheckID, f.AccountID, f.Region, f.ResourceID); f.FindingID != want {
+			t.Fatalf("finding %s has ID %s, want %s", f.ResourceID, f.FindingID, want)
+		}
+		got[f.FindingID] = true
+	}
+	want := map[string]bool{}
+	accts, _ := org.Accounts(context.Background())
+	for _, a := range accts {
+		for _, r := range org.Config().Regions {
+			for _, e := range org.Truth(a.ID, r) {
+				want[finding.ID(e.CheckID, a.ID, r, e.ResourceID)] = true
+			}
+		}
+	}
+	var missed, extra int
+	for id := range want {
+		if !got[id] {
+			missed++
+		}
+	}
+	for id := range got {
+		if !want[id] {
+			extra++
+		}
+	}
+	if missed != 0 || extra != 0 || len(want) == 0 {
+		t.Fatalf("recall misses %d of %d planted findings; %d findings were not planted", missed, len(want), extra)
+	}
+	if len(sum.ByCheck) != len(checks.IDs()) {
+		t.Fatalf("findings for %d checks, want all %d", len(sum.ByCheck), len(checks.IDs()))
+	}
+}
+
+// An account whose role cannot be assumed fails its own pairs only; the run
+// completes and says which pairs failed and why.
+func TestDeniedAccountFailsOnlyItsPairs(t *testing.T) {
+	t.Parallel()
+	base := mustSim(t, sim.Config{Seed: 5, Accounts: 6})
+	accts, _ := base.Accounts(context.Background())
+	denied := accts[2].ID
+	org := mustSim(t, sim.Config{Seed: 5, Accounts: 6, DenyAccounts: []string{denied}})
+	dir := t.TempDir()
+	sum, err := newLocal(t, org, dir, 3).Run(context.Background(), pipeline.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := len(org.Config().Regions)
+	if sum.PairsFailed != regions || sum.PairsOK != 5*regions {
+		t.Fatalf("ok=%d partial=%d failed=%d; want %d failed, %d ok", sum.PairsOK, sum.PairsPartial, sum.PairsFailed, regions, 5*regions)
+	}
+	for _, p := range sum.Problems {
+		if p.AccountID != denied || p.Status != pipeline.PairFailed || len(p.Errors) != 1 || p.Errors[0].Code != "AccessDenied" ||
+			!strings.Contains(p.Errors[0].Message, "sts:AssumeRole") {
+			t.Fatalf("unexpected problem %+v", p)
+		}
+	}
+	// The other accounts' findings are all there.
+	for _, f := range readFindings(t, dir, sum) {
+		if f.AccountID == denied {
+			t.Fatalf("finding from the denied account: %+v", f)
+		}
+	}
+	healthy := mustSim(t, sim.Config{Seed: 5, Accounts: 6})
+	want := 0
+	for _, a := range accts {
+		if a.ID == denied {
+			continue
+		}
+		for _, r := range healthy.Config().Regions {
+			want += len(healthy.Truth(a.ID, r))
+		}
+	}
+	if sum.Findings != want {
+		t.Fatalf("findings = %d, want %d from the healthy accounts", sum.Findings, want)
+	}
+}
+
+// A denied API makes its check's pairs partial; the other checks still run.
+func TestDeniedOperationMakesPairsPartial(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 5, Accounts: 2, DenyOperations: []string{"lambda:ListFunctions"}})
+	sum, err := newLocal(t, org, t.TempDir(), 2).Run(context.Background(), pipeline.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.PairsPartial != sum.Pairs {
+		t.Fatalf("partial = %d of %d", sum.PairsPartial, sum.Pairs)
+	}
+	for _, p := range sum.Problems {
+		if len(p.Errors) != 1 || p.Errors[0].Check != "lambda-unused-function" || p.Errors[0].Code != "AccessDeniedException" {
+			t.Fatalf("problem %+v", p)
+		}
+	}
+	for _, c := range sum.ByCheck {
+		if c.CheckID == "lambda-unused-function" {
+			t.Fatalf("denied check reported findings: %+v", c)
+		}
+	}
+	if len(sum.ByCheck) != 5 {
+		t.Fatalf("by check = %+v, want the five other checks", sum.ByCheck)
+	}
+}
+
+func TestInvalidRequestsWriteNothing(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 1, Accounts: 2})
+	accts, _ := org.Accounts(context.Background())
+	for _, tc := range []struct {
+		name  string
+		req   pipeline.RunRequest
+		field string
+	}{
+		{"malformed account", pipeline.RunRequest{Accounts: []string{"12345"}}, "accounts"},
+		{"account outside org", pipeline.RunRequest{Accounts: []string{"000000000000"}}, "accounts"},
+		{"malformed exclude", pipeline.RunRequest{ExcludeAccounts: []string{"abc"}}, "excludeAccounts"},
+		{"region not a region", pipeline.RunRequest{Regions: []string{"mars"}}, "regions"},
+		{"region not enabled", pipeline.RunRequest{Regions: []string{"ap-east-1"}}, "regions"},
+		{"unknown check", pipeline.RunRequest{Checks: []string{"ec2-nope"}}, "checks"},
+		{"lookback too long", pipeline.RunRequest{LookbackDays: 999}, "lookbackDays"},
+		{"bad run id", pipeline.RunRequest{RunID: "../x"}, "runId"},
+		{"bad OU", pipeline.RunRequest{OrganizationalUnits: []string{"ou-1"}}, "organizationalUnits"},
+		{"bad role", pipeline.RunRequest{RoleName: "a role"}, "roleName"},
+		{"param of unknown check", pipeline.RunRequest{Params: map[string]map[string]float64{"nope": {"x": 1}}}, "params"},
+		{"unknown param", pipeline.RunRequest{Params: map[string]map[string]float64{"ec2-idle-instance": {"cpu": 1}}}, "params"},
+		{"param out of range", pipeline.RunRequest{Params: map[string]map[string]float64{"ec2-idle-instance": {"cpuPercent": 101}}}, "params"},
+		{"everything excluded", pipeline.RunRequest{Accounts: []string{accts[0].ID}, ExcludeAccounts: []string{accts[0].ID}}, "accounts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			_, err := newLocal(t, org, dir, 2).Run(context.Background(), tc.req)
+			var ir *pipeline.InvalidRequestError
+			if !errors.As(err, &ir) || ir.Field != tc.field {
+				t.Fatalf("err = %v, want InvalidRequestError on %s", err, tc.field)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("an invalid request wrote %v", entries)
+			}
+		})
+	}
+}
+
+func TestDecodeRunRequest(t *testing.T) {
+	t.Parallel()
+	r, err := pipeline.DecodeRunRequest([]byte(`{"accounts":["123456789012"],"regions":["us-east-1"],"checks":["ec2-idle-instance"],"lookbackDays":7}`))
+	if err != nil || r.LookbackDays != 7 || r.Accounts[0] != "123456789012" {
+		t.Fatalf("r=%+v err=%v", r, err)
+	}
+	for _, in := range []string{`{"acounts":["123456789012"]}`, `{"accounts":"123456789012"}`, `{} {}`, `[`, `{"lookbackDays":0.5}`} {
+		_, err := pipeline.DecodeRunRequest([]byte(in))
+		var ir *pipeline.InvalidRequestError
+		if !errors.As(err, &ir) {
+			t.Errorf("%s: err = %v, want *InvalidRequestError", in, err)
+		}
+	}
+	_, err = pipeline.DecodeRunRequest([]byte(`{"acounts":[]}`))
+	if err == nil || !strings.Contains(err.Error(), "acounts") {
+		t.Errorf("unknown field not named: %v", err)
+	}
+}
+
+func TestDispatcherManifest(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 2, Accounts: 4})
+	accts, _ := org.Accounts(context.Background())
+	blobs := store.Dir{Root: t.TempDir()}
+	d := &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: wallClock}
+	res, err := d.Handle(context.Background(), pipeline.RunRequest{
+		ExcludeAccounts: []string{accts[1].ID}, Regions: []string{"eu-west-1", "us-east-1", "eu-west-1"},
+		Checks: []string{"rds-idle-instance", "ec2-idle-instance"}, RoleName: "OrgScanMember", LookbackDays: 21,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pairs != 6 || res.Accounts != 3 || !cmp.Equal(res.Regions, []string{"eu-west-1", "us-east-1"}) ||
+		!cmp.Equal(res.Checks, []string{"ec2-idle-instance", "rds-idle-instance"}) {
+		t.Fatalf("result %+v", res)
+	}
+	if !strings.HasPrefix(res.RunID, "20261126T120000Z-") {
+		t.Fatalf("run ID %q does not start with the dispatch time", res.RunID)
+	}
+	var items []pipeline.WorkItem
+	if err := pipeline.ReadManifest(context.Background(), blobs, res.ManifestKey, func(it pipeline.WorkItem) error {
+		items = append(items, it)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 6 {
+		t.Fatalf("%d items", len(items))
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		if it.AccountID == accts[1].ID {
+			t.Fatal("excluded account dispatched")
+		}
+		if it.RoleARN != "arn:aws:iam::"+it.AccountID+":role/OrgScanMember" || it.LookbackDays != 21 || it.RunID != res.RunID {
+			t.Fatalf("item %+v", it)
+		}
+		seen[it.AccountID+"/"+it.Region] = true
+	}
+	if len(seen) != 6 {
+		t.Fatal("duplicate pairs in the manifest")
+	}
+}
+
+// Re-running the aggregator on the same run writes the same files; a chunk
+// that went missing fails the run loudly.
+func TestAggregatorIdempotentAndLoud(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 8, Accounts: 3})
+	dir := t.TempDir()
+	blobs := store.Dir{Root: dir}
+	col := &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()}
+	accts, _ := org.Accounts(context.Background())
+	var items []pipeline.WorkItem
+	for _, a := range accts {
+		items = append(items, pipeline.WorkItem{RunID: "agg", AccountID: a.ID, AccountName: a.Name, Region: "us-east-1", Checks: checks.IDs()})
+	}
+	results, err := col.Handle(context.Background(), items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := &pipeline.Aggregator{Blobs: blobs, Clock: wallClock}
+	req := pipeline.AggregateRequest{RunID: "agg", StartedAt: wallClock(), Pairs: results}
+	s1, err := agg.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, _ := os.ReadFile(filepath.Join(dir, pipeline.FindingsKey("agg")))
+	sum1, _ := os.ReadFile(filepath.Join(dir, pipeline.SummaryKey("agg")))
+	// Pairs in another order (a retried Map returns them so) change nothing.
+	rev := append([]pipeline.PairResult(nil), results...)
+	sort.Slice(rev, func(i, j int) bool { return rev[i].AccountID > rev[j].AccountID })
+	s2, err := agg.Handle(context.Background(), pipeline.AggregateRequest{RunID: "agg", StartedAt: wallClock(), Pairs: rev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, _ := os.ReadFile(filepath.Join(dir, pipeline.FindingsKey("agg")))
+	sum2, _ := os.ReadFile(filepath.Join(dir, pipeline.SummaryKey("agg")))
+	if !bytes.Equal(f1, f2) || !bytes.Equal(sum1, sum2) || s1.Findings != s2.Findings || s1.Findings == 0 {
+		t.Fatal("re-running the aggregator changed its output")
+	}
+	if err := os.Remove(filepath.Join(dir, results[0].ChunkKey)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agg.Handle(context.Background(), req); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing chunk: err = %v, want ErrNotFound", err)
+	}
+}
+
+type failingFactory struct{ err error }
+
+func (f failingFactory) Clients(context.Context, string, string) (checks.Clients, error) {
+	if f.err != nil {
+		return checks.Clients{}, f.err
+	}
+	panic("factory bug")
+}
+
+func TestCollectorTurnsFailuresIntoStatuses(t *testing.T) {
+	t.Parallel()
+	item := pipeline.WorkItem{RunID: "r", AccountID: "123456789012", Region: "us-east-1", Checks: []string{"ec2-idle-instance"}}
+	for _, tc := range []struct {
+		name    string
+		col     *pipeline.Collector
+		item    pipeline.WorkItem
+		code    string
+		timeout time.Duration
+	}{
+		{"factory error", &pipeline.Collector{Clients: failingFactory{errors.New("no credentials")}, Clock: wallClock}, item, "Error", 0},
+		{"factory panic", &pipeline.Collector{Clients: failingFactory{}, Clock: wallClock}, item, "Panic", 0},
+		{"bad account", &pipeline.Collector{Clients: failingFactory{errors.New("unreached")}, Clock: wallClock},
+			pipeline.WorkItem{RunID: "r", AccountID: "1", Region: "us-east-1"}, "InvalidRequestError", 0},
+		{"unknown check", &pipeline.Collector{Clients: failingFactory{errors.New("unreached")}, Clock: wallClock},
+			pipeline.WorkItem{RunID: "r", AccountID: "123456789012", Region: "us-east-1", Checks: []string{"x"}}, "InvalidRequestError", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := tc.col.Scan(context.Background(), tc.item)
+			if res.Status != pipeline.PairFailed || len(res.Errors) != 1 || res.Errors[0].Code != tc.code {
+				t.Fatalf("result %+v, want failed with %s", res, tc.code)
+			}
+		})
+	}
+}
+
+// A collector whose deadline is nearer than its margin starts no check and
+// says so, instead of being killed mid-write.
+func TestCollectorStopsBeforeDeadline(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 1, Accounts: 1})
+	accts, _ := org.Accounts(context.Background())
+	col := &pipeline.Collector{Clients: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: org.Now, Prices: pricing.Default(), DeadlineMargin: time.Hour}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res := col.Scan(ctx, pipeline.WorkItem{RunID: "r", AccountID: accts[0].ID, Region: "us-east-1", Checks: checks.IDs()})
+	if res.Status != pipeline.PairFailed || len(res.Errors) != len(checks.IDs()) {
+		t.Fatalf("result %+v", res)
+	}
+	for _, e := range res.Errors {
+		if e.Code != "DeadlineExceeded" {
+			t.Fatalf("error %+v, want DeadlineExceeded", e)
+		}
+	}
+}
+
+func TestLocalRejectsZeroConcurrency(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 1, Accounts: 1})
+	_, err := newLocal(t, org, t.TempDir(), 0).Run(context.Background(), pipeline.RunRequest{})
+	var ir *pipeline.InvalidRequestError
+	if !errors.As(err, &ir) || ir.Field != "concurrency" {
+		t.Fatalf("err = %v", err)
+	}
+}

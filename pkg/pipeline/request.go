@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/cwbatch"
+)
+
+// InvalidRequestError is a run request (or work item) that orgscan refuses
+// before doing any work. Its Go type name is the Lambda errorType the state
+// machine matches, so it must not be renamed.
+type InvalidRequestError struct {
+	Field  string // JSON field name, e.g. "accounts"
+	Value  string // the offending value, as given
+	Reason string
+}
+
+func (e *InvalidRequestError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("invalid request: %s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("invalid request: %s: %q %s", e.Field, e.Value, e.Reason)
+}
+
+var (
+	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
+	// Region names: two letters, optional partition part, direction, number.
+	regionRe = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$`)
+	// Run IDs become S3 key parts and Step Functions execution names.
+	runIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
+	ouRe    = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
+	roleRe  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+)
+
+// ValidAccountID reports whether s is a 12-digit AWS account ID.
+func ValidAccountID(s string) bool { return accountIDRe.MatchString(s) }
+
+// DecodeRunRequest parses a run request from JSON, rejecting unknown fields
+// and trailing data, and validates it.
+func DecodeRunRequest(b []byte) (RunRequest, error) {
+	var r RunRequest
+	if err := json.Unmarshal(b, &r); err != nil {
+		var ir *InvalidRequestError
+		if errors.As(err, &ir) {
+			return RunRequest{}, err
+		}
+		return RunRequest{}, &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
+	}
+	return r, r.Validate()
+}
+
+// UnmarshalJSON rejects unknown fields, so a typo in an execution input
+// ("acounts") fails loudly instead of scanning everything.
+func (r *RunRequest) UnmarshalJSON(b []byte) error {
+	type plain RunRequest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &InvalidRequestError{Field: strings.Trim(f, `"`), Reason: "is not a run request field (known: runId, accounts, excludeAccounts, organizationalUnits, regions, checks, roleName, lookbackDays, params)"}
+		}
+		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
+	}
+	if dec.More() {
+		return &InvalidRequestError{Field: "input", Reason: "has data after the JSON object"}
+	}
+	*r = RunRequest(p)
+	return nil
+}
+
+// Validate checks the request's syntax: IDs and names well formed, checks
+// registered, parameters within their bounds. Whether accounts and regions
+// exist is the dispatcher's business (it needs discovery for that).
+func (r RunRequest) Validate() error {
+	if r.RunID != "" && !runIDRe.MatchString(r.RunID) {
+		return &InvalidRequestError{Field: "runId", Value: r.RunID, Reason: "must be 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	}
+	for _, list := range []struct {
+		field string
+		ids   []string
+	}{{"accounts", r.Accounts}, {"excludeAccounts", r.ExcludeAccounts}} {
+		for _, id := range list.ids {
+			if !ValidAccountID(id) {
+				return &InvalidRequestError{Field: list.field, Value: id, Reason: "is not a 12-digit AWS account ID"}
+			}
+		}
+	}
+	for _, ou := range r.OrganizationalUnits {
+		if !ouRe.MatchString(ou) {
+			return &InvalidRequestError{Field: "organizationalUnits", Value: ou, Reason: "is not an organization root (r-…) or OU ID (ou-…-…)"}
+		}
+	}
+	for _, reg := range r.Regions {
+		if !regionRe.MatchString(reg) {
+			return &InvalidRequestError{Field: "regions", Value: reg, Reason: "is not an AWS region name (like us-east-1)"}
+		}
+	}
+	if r.RoleName != "" && !roleRe.MatchString(r.RoleName) {
+		return &InvalidRequestError{Field: "roleName", Value: r.RoleName, Reason: "is not an IAM role name"}
+	}
+	if r.LookbackDays != 0 && (r.LookbackDays < 1 || r.LookbackDays > cwbatch.MaxLookbackDays) {
+		return &InvalidRequestError{Field: "lookbackDays", Value: fmt.Sprint(r.LookbackDays), Reason: fmt.Sprintf("must be 1..%d (CloudWatch keeps hourly data 455 days)", cwbatch.MaxLookbackDays)}
+	}
+	selected, err := checks.Select(r.Checks)
+	if err != nil {
+		var u *checks.UnknownCheckError
+		if errors.As(err, &u) {
+			return &InvalidRequestError{Field: "checks", Value: u.ID, Reason: "is not a registered check (see `orgscan checks`)"}
+		}
+		return err
+	}
+	for id := range r.Params {
+		if _, ok := checks.Lookup(id); !ok {
+			return &InvalidRequestError{Field: "params", Value: id, Reason: "is not a registered check"}
+		}
+	}
+	if _, err := checks.Configure(selected, r.Params, r.LookbackDays); err != nil {
+		return &InvalidRequestError{Field: "params", Reason: err.Error()}
+	}
+	return nil
+}
