@@ -12,6 +12,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -53,6 +54,8 @@ type Param struct {
 	Unit        string
 	Description string
 	Source      string
+	// Integer parameters (days) accept whole numbers only.
+	Integer bool
 }
 
 // LookbackParam is the name of the parameter that sets a check's window.
@@ -130,8 +133,12 @@ func (c Check) Resolve(overrides map[string]float64) (Params, error) {
 		if !ok {
 			return nil, &ParamError{Check: c.ID, Param: n, Value: v, Reason: "unknown parameter (known: " + strings.Join(c.paramNames(), ", ") + ")"}
 		}
-		if v < d.Min || v > d.Max {
+		// Written so that NaN, which fails every comparison, is rejected too.
+		if !(v >= d.Min && v <= d.Max) {
 			return nil, &ParamError{Check: c.ID, Param: n, Value: v, Reason: fmt.Sprintf("must be within [%v, %v]", d.Min, d.Max)}
+		}
+		if d.Integer && v != math.Trunc(v) {
+			return nil, &ParamError{Check: c.ID, Param: n, Value: v, Reason: "must be a whole number"}
 		}
 		p[n] = v
 	}
@@ -163,6 +170,6 @@ func (c Check) paramNames() []string {
 
 // lookbackParam is the shared declaration of a check's window.
 func lookbackParam(def float64, source string) Param {
-	return Param{Name: LookbackParam, Default: def, Min: 1, Max: cwbatch.MaxLookbackDays, Unit: "days",
+	return Param{Name: LookbackParam, Default: def, Min: 1, Max: cwbatch.MaxLookbackDays, Unit: "days", Integer: true,
 		Description: "days of metrics judged, and the minimum age of a judged resource", Source: source}
 }

@@ -22,7 +22,7 @@ var EBSUnattachedVolume = Check{
 	Params: []Param{
 		// EBS does not say when a volume was detached; a minimum age keeps
 		// volumes created moments ago (mid-deployment) out of the report.
-		{Name: "minAgeDays", Default: 7, Min: 0, Max: 3650, Unit: "days", Description: "minimum age of a reported volume",
+		{Name: "minAgeDays", Default: 7, Min: 0, Max: 3650, Unit: "days", Integer: true, Description: "minimum age of a reported volume",
 			Source: "orgscan default: skips volumes created in the last week (EBS exposes no detach time)"},
 	},
 	Actions:     []string{"ec2:DescribeVolumes"},

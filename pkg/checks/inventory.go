@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"sync"
 
@@ -99,8 +100,17 @@ type memo[T any] struct {
 	err  error
 }
 
+// get runs f once. A panic in f is memoised as an error, so every caller
+// fails rather than later callers seeing an empty result.
 func (m *memo[T]) get(f func() (T, error)) (T, error) {
-	m.once.Do(func() { m.v, m.err = f() })
+	m.once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				m.err = &PanicError{Value: r, Stack: string(debug.Stack())}
+			}
+		}()
+		m.v, m.err = f()
+	})
 	return m.v, m.err
 }
 

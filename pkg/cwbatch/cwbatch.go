@@ -194,10 +194,10 @@ func Fetch(ctx context.Context, api API, w Window, qs []Query) (Results, Stats, 
 		})
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
+			st.Calls++ // a failed request is a request too
 			if err != nil {
 				return res, st, fmt.Errorf("GetMetricData (queries %d-%d of %d): %w", start+1, start+len(batch), len(uniq), err)
 			}
-			st.Calls++
 			for _, r := range out.MetricDataResults {
 				k, ok := ids[aws.ToString(r.Id)]
 				if !ok {

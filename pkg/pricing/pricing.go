@@ -57,7 +57,11 @@ func Unknown(what, region string) string {
 	return fmt.Sprintf("no price known for %s in %s", what, region)
 }
 
+// region returns r's prices; a nil table knows no prices.
 func (t *Table) region(r string) (Regional, bool) {
+	if t == nil {
+		return Regional{}, false
+	}
 	p, ok := t.Regions[r]
 	return p, ok
 }

@@ -55,3 +55,14 @@ func TestEstimates(t *testing.T) {
 		t.Errorf("nat = %v", c)
 	}
 }
+
+func TestNilTableKnowsNoPrice(t *testing.T) {
+	t.Parallel()
+	var p *Table
+	if _, ok := p.EC2Instance("us-east-1", "m5.large"); ok {
+		t.Fatal("a nil table must know no price")
+	}
+	if _, ok := p.NATGateway("us-east-1"); ok {
+		t.Fatal("a nil table must know no price")
+	}
+}
