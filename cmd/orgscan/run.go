@@ -27,22 +27,31 @@ import (
 const maxConcurrency = 1024
 
 type runFlags struct {
-	simulate                    bool
-	simAccounts, simResources   int
-	simRegions                  string
-	seed                        uint64
-	simLatency, simJitter       time.Duration
-	simThrottle                 float64
-	simDenyAccounts, simDenyOps string
-	accounts, exclude, regions  string
-	checkIDs, runID, data       string
-	lookbackDays, concurrency   int
-	jsonOut, quiet, verbose     bool
+	simulate                      bool
+	simAccounts, simResources     int
+	simRegions                    string
+	seed                          uint64
+	simLatency, simJitter         time.Duration
+	simThrottle                   float64
+	simDenyAccounts, simDenyOps   string
+	accounts, exclude, regions    string
+	checkIDs, runID, data         string
+	lookbackDays, concurrency     int
+	jsonOut, quiet, verbose       bool
+	profile, roleName, externalID string
+	org                           bool
+	ous, asOf                     string
 }
 
 func (a *App) runFlagSet(f *runFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("orgscan run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.profile, "profile", "", "AWS shared-config profile (SSO profiles included; default: the SDK's default chain)")
+	fs.BoolVar(&f.org, "org", false, "discover accounts from AWS Organizations (management or delegated administrator credentials)")
+	fs.StringVar(&f.ous, "organizational-units", "", "with --org: only accounts under these OUs or roots, recursively (comma list)")
+	fs.StringVar(&f.roleName, "role-name", "", "role to assume in each scanned account (default: scan the caller's own account with its credentials)")
+	fs.StringVar(&f.externalID, "external-id", "", "sts:ExternalId the member roles require")
+	fs.StringVar(&f.asOf, "as-of", "", "judge resources as of this RFC 3339 time instead of now (emulators, reproducible re-evaluation)")
 	fs.BoolVar(&f.simulate, "simulate", false, "scan a simulated organization (no AWS account, no network)")
 	fs.IntVar(&f.simAccounts, "sim-accounts", 25, "simulated member accounts")
 	fs.StringVar(&f.simRegions, "sim-regions", strings.Join(sim.DefaultRegions, ","), "simulated enabled regions: a comma list, or a count N for the first N of the 17 default commercial regions")
@@ -71,6 +80,7 @@ func (a *App) runFlagSet(f *runFlags) *flag.FlagSet {
 var flagOf = map[string]string{
 	"runId": "--run-id", "accounts": "--accounts", "excludeAccounts": "--exclude-accounts", "regions": "--regions",
 	"checks": "--checks", "lookbackDays": "--lookback-days", "concurrency": "--concurrency",
+	"roleName": "--role-name", "organizationalUnits": "--organizational-units",
 }
 
 func list(s string) []string {
@@ -102,7 +112,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 		return usagef("--concurrency %d: must be 1..%d", f.concurrency, maxConcurrency)
 	}
 	req := pipeline.RunRequest{RunID: f.runID, Accounts: list(f.accounts), ExcludeAccounts: list(f.exclude),
-		Checks: list(f.checkIDs), LookbackDays: f.lookbackDays}
+		Checks: list(f.checkIDs), LookbackDays: f.lookbackDays, RoleName: f.roleName, OrganizationalUnits: list(f.ous)}
 	if f.regions != "enabled" {
 		req.Regions = list(f.regions)
 		if len(req.Regions) == 0 {
@@ -115,12 +125,23 @@ func (a *App) run(ctx context.Context, args []string) error {
 	if err := req.Validate(); err != nil {
 		return requestUsage(err)
 	}
-	if !f.simulate {
-		return usagef("scanning real AWS accounts is not available in this build; add --simulate to scan a simulated organization")
+	if err := checkModeFlags(fs, f); err != nil {
+		return err
 	}
-	org, err := newSim(f)
+	var asOf time.Time
+	if f.asOf != "" {
+		t, err := time.Parse(time.RFC3339, f.asOf)
+		if err != nil {
+			return usagef("--as-of %q: not an RFC 3339 time (like 2026-11-26T00:00:00Z)", f.asOf)
+		}
+		asOf = t
+	}
+	src, err := a.source(ctx, f)
 	if err != nil {
 		return err
+	}
+	if !asOf.IsZero() {
+		src.clock = func() time.Time { return asOf }
 	}
 
 	blobs := store.Dir{Root: f.data}
@@ -129,8 +150,8 @@ func (a *App) run(ctx context.Context, args []string) error {
 		logger = slog.New(slog.NewJSONHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	local := &pipeline.Local{
-		Dispatcher:  &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: time.Now, Logger: logger},
-		Collector:   &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default(), Logger: logger},
+		Dispatcher:  &pipeline.Dispatcher{Discovery: src.discovery, Blobs: blobs, Clock: time.Now, Logger: logger},
+		Collector:   &pipeline.Collector{Clients: src.factory, Blobs: blobs, Clock: src.clock, Prices: pricing.Default(), Logger: logger},
 		Aggregator:  &pipeline.Aggregator{Blobs: blobs, Clock: time.Now, Logger: logger},
 		Concurrency: f.concurrency,
 	}
@@ -155,7 +176,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 		if errors.As(err, &ir) {
 			return requestUsage(err)
 		}
-		return err
+		return awsx.ExplainCredentials(err, f.profile)
 	}
 	out := a.Stdout
 	if f.jsonOut {

@@ -32,7 +32,8 @@ func selectUnassociatedEIPs(ctx context.Context, inv *Inventory, env Env) ([]Can
 	}
 	var out []Candidate
 	for _, a := range addrs {
-		if a.AssociationId != nil || a.NetworkInterfaceId != nil || a.InstanceId != nil {
+		// An empty element is no association (some endpoints send <instanceId/>).
+		if aws.ToString(a.AssociationId) != "" || aws.ToString(a.NetworkInterfaceId) != "" || aws.ToString(a.InstanceId) != "" {
 			continue
 		}
 		// EC2-Classic addresses had no allocation ID; the IP is their identity.

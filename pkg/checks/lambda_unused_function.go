@@ -43,10 +43,7 @@ func selectUnusedFunctions(ctx context.Context, inv *Inventory, env Env) ([]Cand
 	for _, f := range fns {
 		// Lambda exposes no creation time; LastModified is the latest it
 		// can be, so a function changed within the window is too young.
-		modified, err := time.Parse(lambdaTimeLayout, aws.ToString(f.LastModified))
-		if err != nil {
-			modified = time.Time{} // unknown age: never judged
-		}
+		modified := parseLambdaTime(aws.ToString(f.LastModified)) // zero when unknown: never judged
 		if !oldEnough(modified, env.Now, env.LookbackDays()) {
 			continue
 		}
@@ -58,6 +55,17 @@ func selectUnusedFunctions(ctx context.Context, inv *Inventory, env Env) ([]Cand
 		})
 	}
 	return out, nil
+}
+
+// parseLambdaTime reads LastModified as Lambda writes it, or as RFC 3339
+// (what some emulators write); it returns the zero time when it cannot.
+func parseLambdaTime(s string) time.Time {
+	for _, layout := range []string{lambdaTimeLayout, time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 func evaluateUnusedFunction(c Candidate, m cwbatch.Results, env Env) (*Verdict, error) {

@@ -100,7 +100,7 @@ func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
 	if err != nil {
 		return fail("InvalidRequestError", err)
 	}
-	clients, err := c.Clients.Clients(ctx, item.AccountID, item.Region)
+	clients, err := c.Clients.Clients(ctx, item)
 	if err != nil {
 		return fail(checks.Code(err), err)
 	}

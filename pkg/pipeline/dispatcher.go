@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -40,6 +41,9 @@ type Dispatcher struct {
 	Blobs     store.Blobs
 	Clock     func() time.Time
 	Logger    *slog.Logger
+	// DefaultRoleName is assumed in member accounts when the request names
+	// no role (empty: the caller's own credentials, single-account mode).
+	DefaultRoleName string
 	// NewRunID makes an ID when the request has none; default is the UTC
 	// start time plus 6 random hex digits (sortable, unique).
 	NewRunID func(now time.Time) string
@@ -74,7 +78,7 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 		}
 		regions = dedupe(req.Regions)
 	}
-	members, err := d.Discovery.Accounts(ctx)
+	members, err := d.Discovery.Accounts(ctx, req.OrganizationalUnits)
 	if err != nil {
 		return DispatchResult{}, fmt.Errorf("discover accounts: %w", err)
 	}
@@ -109,8 +113,8 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 		for _, r := range regions {
 			item := WorkItem{RunID: runID, AccountID: a.ID, AccountName: a.Name, Region: r, Checks: ids,
 				LookbackDays: req.LookbackDays, Params: req.Params}
-			if req.RoleName != "" {
-				item.RoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(r), a.ID, req.RoleName)
+			if role := cmp.Or(req.RoleName, d.DefaultRoleName); role != "" {
+				item.RoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(r), a.ID, role)
 			}
 			if err := enc.Encode(item); err != nil {
 				return DispatchResult{}, err

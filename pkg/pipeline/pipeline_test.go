@@ -110,7 +110,7 @@ func TestRunFindsExactlyTheGroundTruth(t *testing.T) {
 		got[f.FindingID] = true
 	}
 	want := map[string]bool{}
-	accts, _ := org.Accounts(context.Background())
+	accts, _ := org.Accounts(context.Background(), nil)
 	for _, a := range accts {
 		for _, r := range org.Config().Regions {
 			for _, e := range org.Truth(a.ID, r) {
@@ -142,7 +142,7 @@ func TestRunFindsExactlyTheGroundTruth(t *testing.T) {
 func TestDeniedAccountFailsOnlyItsPairs(t *testing.T) {
 	t.Parallel()
 	base := mustSim(t, sim.Config{Seed: 5, Accounts: 6})
-	accts, _ := base.Accounts(context.Background())
+	accts, _ := base.Accounts(context.Background(), nil)
 	denied := accts[2].ID
 	org := mustSim(t, sim.Config{Seed: 5, Accounts: 6, DenyAccounts: []string{denied}})
 	dir := t.TempDir()
@@ -210,7 +210,7 @@ func TestDeniedOperationMakesPairsPartial(t *testing.T) {
 func TestInvalidRequestsWriteNothing(t *testing.T) {
 	t.Parallel()
 	org := mustSim(t, sim.Config{Seed: 1, Accounts: 2})
-	accts, _ := org.Accounts(context.Background())
+	accts, _ := org.Accounts(context.Background(), nil)
 	for _, tc := range []struct {
 		name  string
 		req   pipeline.RunRequest
@@ -268,7 +268,7 @@ func TestDecodeRunRequest(t *testing.T) {
 func TestDispatcherManifest(t *testing.T) {
 	t.Parallel()
 	org := mustSim(t, sim.Config{Seed: 2, Accounts: 4})
-	accts, _ := org.Accounts(context.Background())
+	accts, _ := org.Accounts(context.Background(), nil)
 	blobs := store.Dir{Root: t.TempDir()}
 	d := &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: wallClock}
 	res, err := d.Handle(context.Background(), pipeline.RunRequest{
@@ -318,7 +318,7 @@ func TestAggregatorIdempotentAndLoud(t *testing.T) {
 	dir := t.TempDir()
 	blobs := store.Dir{Root: dir}
 	col := &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()}
-	accts, _ := org.Accounts(context.Background())
+	accts, _ := org.Accounts(context.Background(), nil)
 	var items []pipeline.WorkItem
 	for _, a := range accts {
 		items = append(items, pipeline.WorkItem{RunID: "agg", AccountID: a.ID, AccountName: a.Name, Region: "us-east-1", Checks: checks.IDs()})
@@ -357,7 +357,7 @@ func TestAggregatorIdempotentAndLoud(t *testing.T) {
 
 type failingFactory struct{ err error }
 
-func (f failingFactory) Clients(context.Context, string, string) (checks.Clients, error) {
+func (f failingFactory) Clients(context.Context, pipeline.WorkItem) (checks.Clients, error) {
 	if f.err != nil {
 		return checks.Clients{}, f.err
 	}
@@ -396,7 +396,7 @@ func TestCollectorTurnsFailuresIntoStatuses(t *testing.T) {
 func TestCollectorStopsBeforeDeadline(t *testing.T) {
 	t.Parallel()
 	org := mustSim(t, sim.Config{Seed: 1, Accounts: 1})
-	accts, _ := org.Accounts(context.Background())
+	accts, _ := org.Accounts(context.Background(), nil)
 	col := &pipeline.Collector{Clients: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: org.Now, Prices: pricing.Default(), DeadlineMargin: time.Hour}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

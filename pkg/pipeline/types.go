@@ -20,16 +20,18 @@ type Account struct {
 // Discovery finds what a run may scan: the accounts of the organization and
 // the regions enabled for it. Implementations must be safe for concurrent use.
 type Discovery interface {
-	Accounts(ctx context.Context) ([]Account, error)
+	// Accounts lists the active accounts, only those under the given
+	// organizational units (or roots) when ous is not empty.
+	Accounts(ctx context.Context, ous []string) ([]Account, error)
 	Regions(ctx context.Context) ([]string, error)
 }
 
 // ClientFactory is the seam between real AWS (assume role, regional
-// clients) and the simulator: it returns the API clients of one account and
-// region. An error fails that pair only. Implementations must be safe for
-// concurrent use.
+// clients) and the simulator: it returns the API clients of a work item's
+// account and region (assuming item.RoleARN when set). An error fails that
+// pair only. Implementations must be safe for concurrent use.
 type ClientFactory interface {
-	Clients(ctx context.Context, accountID, region string) (checks.Clients, error)
+	Clients(ctx context.Context, item WorkItem) (checks.Clients, error)
 }
 
 // RunRequest is a run's input: the execution input in AWS, flags locally.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
 )
@@ -17,7 +18,7 @@ func BenchmarkScanPair(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	accts, _ := o.Accounts(context.Background())
+	accts, _ := o.Accounts(context.Background(), nil)
 	cfgs, _ := checks.Configure(checks.All(), nil, 0)
 	in := checks.ScanInput{AccountID: accts[0].ID, Region: "us-east-1", Now: o.Now(), Checks: cfgs, Prices: pricing.Default()}
 	b.Run("raw", func(b *testing.B) {
@@ -31,7 +32,7 @@ func BenchmarkScanPair(b *testing.B) {
 	})
 	b.Run("sdk", func(b *testing.B) {
 		for b.Loop() {
-			c, _ := o.Clients(context.Background(), in.AccountID, in.Region)
+			c, _ := o.Clients(context.Background(), pipeline.WorkItem{AccountID: in.AccountID, Region: in.Region})
 			in.Clients = c
 			if r := checks.Scan(context.Background(), in); len(r.Errors) > 0 {
 				b.Fatal(r.Errors)

@@ -15,6 +15,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -140,8 +141,14 @@ func (o *Org) Config() Config { return o.cfg }
 // Now is the simulated present: use it as the collector's clock.
 func (o *Org) Now() time.Time { return o.cfg.Now }
 
-// Accounts lists the member accounts. It never fails.
-func (o *Org) Accounts(context.Context) ([]pipeline.Account, error) {
+var errNoOUs = errors.New("the simulated organization has no organizational units")
+
+// Accounts lists the member accounts. Asking for organizational units is an
+// error: the simulated organization is flat.
+func (o *Org) Accounts(_ context.Context, ous []string) ([]pipeline.Account, error) {
+	if len(ous) > 0 {
+		return nil, &pipeline.InvalidRequestError{Field: "organizationalUnits", Value: ous[0], Reason: "is unknown: " + errNoOUs.Error()}
+	}
 	return slices.Clone(o.accounts), nil
 }
 
@@ -170,7 +177,8 @@ func accessDenied(code, msg string) error {
 // through the SDK's own middleware stack, so throttling is retried by the
 // SDK's retryer exactly as against AWS. An account in DenyAccounts fails with
 // AccessDenied, as AssumeRole would.
-func (o *Org) Clients(_ context.Context, accountID, region string) (checks.Clients, error) {
+func (o *Org) Clients(_ context.Context, item pipeline.WorkItem) (checks.Clients, error) {
+	accountID, region := item.AccountID, item.Region
 	if o.deny[accountID] {
 		o.counters.add("sts:AssumeRole")
 		return checks.Clients{}, fmt.Errorf("assume role in account %s: %w", accountID, accessDenied("AccessDenied",

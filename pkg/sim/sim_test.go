@@ -11,6 +11,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
 )
@@ -51,7 +52,7 @@ func TestChecksFindExactlyTheGroundTruth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accts, _ := o.Accounts(context.Background())
+	accts, _ := o.Accounts(context.Background(), nil)
 	perCheck := map[string]int{}
 	for _, a := range accts {
 		for _, r := range o.Config().Regions {
@@ -68,7 +69,7 @@ func TestChecksFindExactlyTheGroundTruth(t *testing.T) {
 			if d := cmp.Diff(want, found(raw)); d != "" {
 				t.Fatalf("%s/%s raw clients: findings differ from ground truth (-want +got):\n%s", a.ID, r, d)
 			}
-			sdk, err := o.Clients(context.Background(), a.ID, r)
+			sdk, err := o.Clients(context.Background(), pipeline.WorkItem{AccountID: a.ID, Region: r})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,9 +94,9 @@ func TestSameSeedSameWorld(t *testing.T) {
 	a, _ := sim.New(sim.Config{Seed: 42, Accounts: 3})
 	b, _ := sim.New(sim.Config{Seed: 42, Accounts: 3})
 	c, _ := sim.New(sim.Config{Seed: 43, Accounts: 3})
-	aa, _ := a.Accounts(context.Background())
-	ba, _ := b.Accounts(context.Background())
-	ca, _ := c.Accounts(context.Background())
+	aa, _ := a.Accounts(context.Background(), nil)
+	ba, _ := b.Accounts(context.Background(), nil)
+	ca, _ := c.Accounts(context.Background(), nil)
 	if d := cmp.Diff(aa, ba); d != "" {
 		t.Fatalf("accounts differ for one seed: %s", d)
 	}
@@ -110,11 +111,11 @@ func TestSameSeedSameWorld(t *testing.T) {
 func TestThrottlingIsRetriedByTheSDK(t *testing.T) {
 	t.Parallel()
 	o, _ := sim.New(sim.Config{Seed: 3, Accounts: 2, ThrottleRate: 0.3, Retry: awsx.RetryOptions{MaxAttempts: 20, NoBackoff: true}})
-	accts, _ := o.Accounts(context.Background())
+	accts, _ := o.Accounts(context.Background(), nil)
 	for _, a := range accts {
 		want := o.Truth(a.ID, "us-east-1")
 		sortExpected(want)
-		c, _ := o.Clients(context.Background(), a.ID, "us-east-1")
+		c, _ := o.Clients(context.Background(), pipeline.WorkItem{AccountID: a.ID, Region: "us-east-1"})
 		res := scan(t, o, c, a.ID, "us-east-1")
 		if len(res.Errors) > 0 {
 			t.Fatalf("throttling leaked through the retryer: %+v", res.Errors)
@@ -131,15 +132,15 @@ func TestThrottlingIsRetriedByTheSDK(t *testing.T) {
 func TestDeniedAccountAndOperation(t *testing.T) {
 	t.Parallel()
 	o0, _ := sim.New(sim.Config{Seed: 5, Accounts: 2})
-	accts, _ := o0.Accounts(context.Background())
+	accts, _ := o0.Accounts(context.Background(), nil)
 	o, _ := sim.New(sim.Config{Seed: 5, Accounts: 2, DenyAccounts: []string{accts[0].ID},
 		DenyOperations: []string{accts[1].ID + "/rds:DescribeDBInstances"}})
-	_, err := o.Clients(context.Background(), accts[0].ID, "us-east-1")
+	_, err := o.Clients(context.Background(), pipeline.WorkItem{AccountID: accts[0].ID, Region: "us-east-1"})
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" {
 		t.Fatalf("denied account: err = %v", err)
 	}
-	c, err := o.Clients(context.Background(), accts[1].ID, "us-east-1")
+	c, err := o.Clients(context.Background(), pipeline.WorkItem{AccountID: accts[1].ID, Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,111 @@
+package mototest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+)
+
+// Faults is an HTTP client for the SDK (awsx.Options.HTTPClient) that
+// counts requests and injects faults before they reach the server: it
+// answers AssumeRole into one account with AccessDenied, and throttles
+// every n-th EC2 request, the way AWS answers. Safe for concurrent use.
+type Faults struct {
+	Base aws.HTTPClient
+	// DenyAssumeRoleInto is an account ID whose roles cannot be assumed.
+	DenyAssumeRoleInto string
+	// ThrottleEC2Every throttles every n-th EC2 request (0: never).
+	ThrottleEC2Every int
+
+	mu        sync.Mutex
+	actions   map[string]int
+	ec2Seen   int
+	throttled int
+	denied    int
+}
+
+// NewFaults returns a fault injector over the SDK's default HTTP client.
+func NewFaults() *Faults { return &Faults{Base: awshttp.NewBuildableClient()} }
+
+// Do implements aws.HTTPClient.
+func (f *Faults) Do(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		body = b
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	action := formValue(string(body), "Action")
+	if action == "" {
+		action = req.Header.Get("X-Amz-Target")
+	}
+	f.mu.Lock()
+	if f.actions == nil {
+		f.actions = map[string]int{}
+	}
+	f.actions[action]++
+	isEC2 := strings.Contains(string(body), "Version=2016-11-15")
+	throttle := false
+	if isEC2 && f.ThrottleEC2Every > 0 {
+		f.ec2Seen++
+		throttle = f.ec2Seen%f.ThrottleEC2Every == 0
+		if throttle {
+			f.throttled++
+		}
+	}
+	deny := action == "AssumeRole" && f.DenyAssumeRoleInto != "" && strings.Contains(formValue(string(body), "RoleArn"), ":"+f.DenyAssumeRoleInto+":")
+	if deny {
+		f.denied++
+	}
+	f.mu.Unlock()
+	switch {
+	case deny:
+		return response(req, http.StatusForbidden, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>`+
+			`<Message>User: arn:aws:sts::123456789012:assumed-role/orgscan-collector is not authorized to perform: sts:AssumeRole (injected)</Message></Error><RequestId>injected</RequestId></ErrorResponse>`), nil
+	case throttle:
+		return response(req, http.StatusServiceUnavailable, `<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded. (injected)</Message></Error></Errors><RequestID>injected</RequestID></Response>`), nil
+	}
+	return f.Base.Do(req)
+}
+
+// Count returns how many requests of an action (form Action, or the JSON
+// protocols' X-Amz-Target) were sent, injected faults included.
+func (f *Faults) Count(action string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.actions[action]
+}
+
+// Throttled and Denied count injected faults.
+func (f *Faults) Throttled() int { f.mu.Lock(); defer f.mu.Unlock(); return f.throttled }
+func (f *Faults) Denied() int    { f.mu.Lock(); defer f.mu.Unlock(); return f.denied }
+
+func response(req *http.Request, status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": []string{"text/xml"}}, Body: io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)), Request: req}
+}
+
+func formValue(body, key string) string {
+	for _, kv := range strings.Split(body, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			if u, err := urlUnescape(v); err == nil {
+				return u
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }

@@ -1,0 +1,134 @@
+package awsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/pipeline"
+)
+
+// Credential refresh: assumed-role credentials last an hour; the cache
+// renews them when 5-10 minutes remain (jittered so many accounts do not
+// renew at once), so a long run never meets an expired token.
+const (
+	roleDuration       = time.Hour
+	refreshBeforeEnd   = 10 * time.Minute
+	refreshJitterShare = 0.5
+)
+
+// AssumeRoleFactory gives the collector the clients of each pair. For an item
+// with a RoleARN it assumes that role once per account (one
+// aws.CredentialsCache per account, shared by all of the account's regions
+// and refreshed before expiry); without one it uses the base credentials
+// (single-account mode). It is safe for concurrent use.
+type AssumeRoleFactory struct {
+	Base       aws.Config
+	ExternalID string
+	// STS is the client that assumes roles (default: sts.NewFromConfig(Base),
+	// the regional endpoint of the home region).
+	STS stscreds.AssumeRoleAPIClient
+
+	mu    sync.Mutex
+	roles map[string]*role // by role ARN
+}
+
+// role is one account's credentials for the run.
+type role struct {
+	creds *aws.CredentialsCache
+	mu    sync.Mutex // serialises Retrieve, so a refusal is recorded before anyone asks again
+	// refused is an access error: the role is not asked again this run.
+	refused error
+}
+
+var _ pipeline.ClientFactory = (*AssumeRoleFactory)(nil)
+
+var sessionNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// SessionName is the role session name for a run: "orgscan-<runId>",
+// cleaned and cut to STS's 64 characters, so CloudTrail shows which run made
+// each call.
+func SessionName(runID string) string {
+	s := "orgscan-" + sessionNameUnsafe.ReplaceAllString(runID, "-")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+// Clients returns the item's region clients with the item's credentials.
+// A role that cannot be assumed fails here, before any scan call, with the
+// STS error (AccessDenied …).
+func (f *AssumeRoleFactory) Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error) {
+	if item.RoleARN == "" {
+		return ScanClients(f.Base, nil, item.Region), nil
+	}
+	r := f.role(item)
+	// Retrieve now: the first pair of an account assumes the role; the
+	// others wait for it and then share its (cached) credentials.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refused != nil {
+		return checks.Clients{}, r.refused
+	}
+	if _, err := r.creds.Retrieve(ctx); err != nil {
+		err = fmt.Errorf("assume role %s: %w", item.RoleARN, err)
+		if accessError(err) {
+			r.refused = err
+		}
+		return checks.Clients{}, err
+	}
+	return ScanClients(f.Base, r.creds, item.Region), nil
+}
+
+func (f *AssumeRoleFactory) role(item pipeline.WorkItem) *role {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.roles[item.RoleARN]; ok {
+		return r
+	}
+	if f.roles == nil {
+		f.roles = map[string]*role{}
+	}
+	client := f.STS
+	if client == nil {
+		client = sts.NewFromConfig(f.Base)
+		f.STS = client
+	}
+	p := stscreds.NewAssumeRoleProvider(client, item.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = SessionName(item.RunID)
+		o.Duration = roleDuration
+		if f.ExternalID != "" {
+			o.ExternalID = aws.String(f.ExternalID)
+		}
+	})
+	c := aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+		o.ExpiryWindow = refreshBeforeEnd
+		o.ExpiryWindowJitterFrac = refreshJitterShare
+	})
+	r := &role{creds: c}
+	f.roles[item.RoleARN] = r
+	return r
+}
+
+// accessError reports errors that a retry within the run will not cure.
+func accessError(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "UnrecognizedClientException", "RegionDisabledException":
+		return true
+	}
+	return false
+}
