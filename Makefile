@@ -2,28 +2,52 @@
 GO      ?= go
 BIN     := bin/orgscan
 DATA    ?= ./orgscan-data
-# Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./pkg/...  ./cmd/...
+FUNCTIONS := dispatcher collector aggregator
+# The Lambda runtime interface emulator, for the functions' runtime test.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all build demo test lint vet fmt-check staticcheck unit bench clean deps
+.PHONY: all build cli functions tools moto demo test lint vet fmt-check staticcheck unit bench clean deps
 
 all: build
 
 deps:
 	$(GO) mod download
 
-build: deps
+build: cli functions
+
+cli: deps
 	$(GO) build -o $(BIN) ./cmd/orgscan
+
+# Lambda functions: provided.al2023 on arm64, no RPC shim, stripped.
+functions: deps
+	@for f in $(FUNCTIONS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+			-o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+	@ls -l dist/*/bootstrap | awk '{printf "%-28s %5.1f MB\n", $$NF, $$5/1e6}'
+
+tools: bin/aws-lambda-rie moto
+
+# moto server is preinstalled on the development and CI machines; elsewhere
+# it comes from PyPI.
+moto:
+	@python3 -c 'import moto.server' 2>/dev/null || python3 -m pip install --quiet "moto[server]"
+
+bin/aws-lambda-rie:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 # A simulated organization of 25 accounts × 4 regions, scanned with the same
 # handlers that run in AWS. No AWS account, no network.
-demo: build
+demo: cli
 	$(BIN) run --simulate --sim-accounts 25 --seed 1 --data $(DATA)
 
-test: deps lint unit
+# Unit tests, then the integration tests: moto server (started by the tests
+# on a free 127.0.0.1 port) and the Lambda functions under the runtime
+# interface emulator. Everything runs under the race detector.
+test: deps tools lint unit
 
 unit:
-	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -race -count=1 ./...
 
 lint: fmt-check vet staticcheck
 
@@ -39,7 +63,7 @@ staticcheck:
 
 # Speed figures, not tests: a simulated 200 accounts × 17 regions with 10 ms
 # (± 2 ms) per API call, then the Go micro-benchmarks.
-bench: build
+bench: cli
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	$(BIN) run --simulate --sim-accounts 200 --sim-regions 17 --sim-latency 10ms --sim-jitter 2ms \
 		--concurrency 128 --quiet --data $$tmp

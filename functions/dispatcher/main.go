@@ -40,4 +40,3 @@ func main() {
 	}}
 	lambda.Start(h.Handle)
 }
-

@@ -74,11 +74,14 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 // CustomEndpoint reports whether requests go to an endpoint other than AWS's
 // own (an emulator such as moto, or a VPC endpoint override).
 func CustomEndpoint(cfg aws.Config) bool {
+	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return false
+	}
 	if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
 		return true
 	}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL_") {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_ENDPOINT_URL_") && v != "" {
 			return true
 		}
 	}

@@ -39,8 +39,14 @@ type AssumeRoleFactory struct {
 	STS stscreds.AssumeRoleAPIClient
 
 	mu    sync.Mutex
-	roles map[string]*role // by role ARN
+	roles map[roleKey]*role
+	run   string // the run whose roles are held
 }
+
+// roleKey scopes credentials and refusals to one run: a Lambda container
+// serves many runs, and a role fixed between two runs must be asked again
+// (and CloudTrail must show each run's own session name).
+type roleKey struct{ runID, roleARN string }
 
 // role is one account's credentials for the run.
 type role struct {
@@ -93,11 +99,15 @@ func (f *AssumeRoleFactory) Clients(ctx context.Context, item pipeline.WorkItem)
 func (f *AssumeRoleFactory) role(item pipeline.WorkItem) *role {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r, ok := f.roles[item.RoleARN]; ok {
+	key := roleKey{item.RunID, item.RoleARN}
+	if r, ok := f.roles[key]; ok {
 		return r
 	}
-	if f.roles == nil {
-		f.roles = map[string]*role{}
+	if f.roles == nil || f.run != item.RunID {
+		// A new run: forget the previous run's credentials and refusals, so a
+		// long-lived container does not accumulate them.
+		f.roles = map[roleKey]*role{}
+		f.run = item.RunID
 	}
 	client := f.STS
 	if client == nil {
@@ -116,7 +126,7 @@ func (f *AssumeRoleFactory) role(item pipeline.WorkItem) *role {
 		o.ExpiryWindowJitterFrac = refreshJitterShare
 	})
 	r := &role{creds: c}
-	f.roles[item.RoleARN] = r
+	f.roles[key] = r
 	return r
 }
 
