@@ -37,9 +37,20 @@ bin/aws-lambda-rie:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 # A simulated organization of 25 accounts × 4 regions, scanned with the same
-# handlers that run in AWS. No AWS account, no network.
+# handlers that run in AWS, on two consecutive simulated days: the second run
+# shows new and resolved findings; then a named query over the history.
+# No AWS account, no network. Its data goes to a fresh ./orgscan-demo.
+DEMO_DATA := ./orgscan-demo
 demo: cli
-	$(BIN) run --simulate --sim-accounts 25 --seed 1 --data $(DATA)
+	@rm -rf $(DEMO_DATA)
+	@echo "== day 0: first scan"
+	$(BIN) run --simulate --sim-accounts 25 --seed 1 --sim-day 0 --data $(DEMO_DATA)
+	@echo
+	@echo "== day 1: some resources were deleted, some new waste appeared"
+	$(BIN) run --simulate --sim-accounts 25 --seed 1 --sim-day 1 --data $(DEMO_DATA)
+	@echo
+	@echo "== what day 1 found that day 0 did not (orgscan query --named new_since_previous_run)"
+	$(BIN) query --data $(DEMO_DATA) --named new_since_previous_run
 
 # Unit tests, then the integration tests: moto server (started by the tests
 # on a free 127.0.0.1 port) and the Lambda functions under the runtime
@@ -62,12 +73,14 @@ staticcheck:
 	$(GO) tool staticcheck ./...
 
 # Speed figures, not tests: a simulated 200 accounts × 17 regions with 10 ms
-# (± 2 ms) per API call, then the Go micro-benchmarks.
+# (± 2 ms) per API call, the aggregator on 100,000 findings, then the Go
+# micro-benchmarks.
 bench: cli
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	$(BIN) run --simulate --sim-accounts 200 --sim-regions 17 --sim-latency 10ms --sim-jitter 2ms \
 		--concurrency 128 --quiet --data $$tmp
+	$(GO) run ./internal/benchmarks/aggregate
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 clean:
-	rm -rf bin dist $(DATA)
+	rm -rf bin dist $(DATA) $(DEMO_DATA)

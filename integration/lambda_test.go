@@ -165,7 +165,8 @@ func TestLambdaFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	w := seeded(t)
 	rie := rieBinary(t)
 	const prefix = "lambda/"
-	env := map[string]string{"ORGSCAN_BUCKET": w.Bucket, "ORGSCAN_PREFIX": prefix, "ORGSCAN_EXTERNAL_ID": "orgscan-it"}
+	_, state := stateTable(t)
+	env := map[string]string{"ORGSCAN_BUCKET": w.Bucket, "ORGSCAN_PREFIX": prefix, "ORGSCAN_EXTERNAL_ID": "orgscan-it", "ORGSCAN_TABLE": state.Table}
 	built := buildFunctions(t)
 	dispatcher := startFunction(t, rie, built, "dispatcher", env)
 	collector := startFunction(t, rie, built, "collector", env)
@@ -232,8 +233,14 @@ func TestLambdaFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	if typ, msg := aggregator.invoke(t, agg, &sum); typ != "" {
 		t.Fatalf("aggregate: %s: %s\n%s", typ, msg, aggregator.log)
 	}
-	if sum.Findings != 2 || len(sum.ByCheck) != 1 || sum.ByCheck[0].CheckID != "ec2-unassociated-eip" || sum.PairsOK != 2 {
+	if sum.Findings != 2 || len(sum.ByCheck) != 1 || sum.ByCheck[0].CheckID != "ec2-unassociated-eip" || sum.PairsOK != 2 ||
+		sum.New != 2 || sum.StateItemsWritten != 2 {
 		t.Fatalf("summary %+v", sum)
+	}
+	// The latest state went to DynamoDB.
+	items, err := state.AccountFindings(context.Background(), member)
+	if err != nil || len(items) != 2 {
+		t.Fatalf("state of %s: %d items, %v", member, len(items), err)
 	}
 	var got []mototest.Expected
 	rc, err := store.S3{Client: s3c, Bucket: w.Bucket, Prefix: prefix}.Open(context.Background(), sum.FindingsKey)

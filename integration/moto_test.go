@@ -27,6 +27,7 @@ import (
 	"github.com/orgscan/orgscan/internal/mototest"
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/store"
@@ -99,7 +100,7 @@ func newHarness(t *testing.T, w *mototest.World, faults *mototest.Faults) *harne
 		Dispatcher: &pipeline.Dispatcher{Discovery: &awsx.OrgDiscovery{Org: organizations.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg)},
 			Blobs: blobs, Clock: time.Now},
 		Collector:   &pipeline.Collector{Clients: &awsx.AssumeRoleFactory{Base: cfg, ExternalID: "orgscan-it"}, Blobs: blobs, Clock: func() time.Time { return w.AsOf }, Prices: pricing.Default()},
-		Aggregator:  &pipeline.Aggregator{Blobs: blobs, Clock: time.Now},
+		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: t.TempDir()}, Clock: time.Now},
 		Concurrency: 4,
 	}}
 }

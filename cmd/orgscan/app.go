@@ -31,7 +31,9 @@ func usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Spri
 const topUsage = `orgscan finds idle, unused and wasted AWS resources across an organization.
 
 Usage:
-  orgscan run [flags]      scan (use --simulate for a simulated organization)
+  orgscan run [flags]      scan AWS (or --simulate a simulated organization)
+  orgscan findings         open findings of the latest state, most expensive first
+  orgscan query "SQL"      SQL over the run history (DuckDB; --named NAME, --list)
   orgscan checks [--json]  list the checks
   orgscan help             this text
 
@@ -51,11 +53,15 @@ func (a *App) Main(ctx context.Context, args []string) int {
 		err = a.run(ctx, rest)
 	case "checks":
 		err = a.checks(rest)
+	case "query":
+		err = a.query(ctx, rest)
+	case "findings":
+		err = a.findings(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.Stdout, topUsage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q (commands: run, checks, help)", cmd)
+		err = usagef("unknown command %q (commands: run, findings, query, checks, help)", cmd)
 		prefix = "orgscan"
 	}
 	if err == nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
@@ -27,20 +28,20 @@ import (
 const maxConcurrency = 1024
 
 type runFlags struct {
-	simulate                      bool
-	simAccounts, simResources     int
-	simRegions                    string
-	seed                          uint64
-	simLatency, simJitter         time.Duration
-	simThrottle                   float64
-	simDenyAccounts, simDenyOps   string
-	accounts, exclude, regions    string
-	checkIDs, runID, data         string
-	lookbackDays, concurrency     int
-	jsonOut, quiet, verbose       bool
-	profile, roleName, externalID string
-	org                           bool
-	ous, asOf                     string
+	simulate                          bool
+	simAccounts, simResources, simDay int
+	simRegions                        string
+	seed                              uint64
+	simLatency, simJitter             time.Duration
+	simThrottle                       float64
+	simDenyAccounts, simDenyOps       string
+	accounts, exclude, regions        string
+	checkIDs, runID, data             string
+	lookbackDays, concurrency         int
+	jsonOut, quiet, verbose           bool
+	profile, roleName, externalID     string
+	org                               bool
+	ous, asOf                         string
 }
 
 func (a *App) runFlagSet(f *runFlags) *flag.FlagSet {
@@ -55,6 +56,7 @@ func (a *App) runFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.simulate, "simulate", false, "scan a simulated organization (no AWS account, no network)")
 	fs.IntVar(&f.simAccounts, "sim-accounts", 25, "simulated member accounts")
 	fs.StringVar(&f.simRegions, "sim-regions", strings.Join(sim.DefaultRegions, ","), "simulated enabled regions: a comma list, or a count N for the first N of the 17 default commercial regions")
+	fs.IntVar(&f.simDay, "sim-day", 0, "simulated days since day 0: each day deletes some resources and adds new ones (run day 0, then day 1, to see new and resolved findings)")
 	fs.IntVar(&f.simResources, "sim-resources", 50, "average resources per simulated account × region")
 	fs.Uint64Var(&f.seed, "seed", 1, "simulation seed: the same seed gives the same organization and findings")
 	fs.DurationVar(&f.simLatency, "sim-latency", 0, "simulated latency per API call")
@@ -152,7 +154,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 	local := &pipeline.Local{
 		Dispatcher:  &pipeline.Dispatcher{Discovery: src.discovery, Blobs: blobs, Clock: time.Now, Logger: logger},
 		Collector:   &pipeline.Collector{Clients: src.factory, Blobs: blobs, Clock: src.clock, Prices: pricing.Default(), Logger: logger},
-		Aggregator:  &pipeline.Aggregator{Blobs: blobs, Clock: time.Now, Logger: logger},
+		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: f.data}, Clock: time.Now, Logger: logger},
 		Concurrency: f.concurrency,
 	}
 	var bar *progressbar.ProgressBar
@@ -248,7 +250,7 @@ func newSim(f runFlags) (*sim.Org, error) {
 			return nil, usagef("--sim-deny-ops: %q is not service:Operation or ACCOUNT/service:Operation", op)
 		}
 	}
-	org, err := sim.New(sim.Config{Seed: f.seed, Accounts: f.simAccounts, Regions: regions, Resources: f.simResources,
+	org, err := sim.New(sim.Config{Seed: f.seed, Accounts: f.simAccounts, Regions: regions, Resources: f.simResources, Day: f.simDay,
 		Latency: f.simLatency, Jitter: f.simJitter, ThrottleRate: f.simThrottle,
 		DenyAccounts: list(f.simDenyAccounts), DenyOperations: list(f.simDenyOps),
 		Retry: awsx.RetryOptions{MaxBackoff: 2 * time.Second}})
@@ -269,7 +271,8 @@ func printSummary(w io.Writer, s pipeline.RunSummary, findingsPath, summaryPath,
 	}
 	fmt.Fprintf(w, "\norgscan run %s\n", s.RunID)
 	fmt.Fprintf(w, "scanned %d pairs (%d accounts × %d regions) in %s, %.0f pairs/s\n", s.Pairs, s.Accounts, s.Regions, dur.Round(time.Millisecond), rate)
-	fmt.Fprintf(w, "pairs: %d ok, %d partial, %d failed\n\n", s.PairsOK, s.PairsPartial, s.PairsFailed)
+	fmt.Fprintf(w, "pairs: %d ok, %d partial, %d failed\n", s.PairsOK, s.PairsPartial, s.PairsFailed)
+	fmt.Fprintf(w, "findings: %d open, %d new since the previous state, %d resolved (%d state items written)\n\n", s.Findings, s.New, s.Resolved, s.StateItemsWritten)
 
 	nameW := len("total")
 	for _, c := range s.ByCheck {
@@ -328,7 +331,7 @@ func printSummary(w io.Writer, s pipeline.RunSummary, findingsPath, summaryPath,
 	if rss := peakRSS(); rss > 0 {
 		fmt.Fprintf(w, "peak memory (RSS): %.1f MiB\n", float64(rss)/(1<<20))
 	}
-	fmt.Fprintf(w, "findings: %s\nsummary:  %s\n", findingsPath, summaryPath)
+	fmt.Fprintf(w, "findings: %s\nsummary:  %s\nhistory:  %s (query with `orgscan query`)\n", findingsPath, summaryPath, s.HistoryKeys["findings"])
 }
 
 func paren(s string) string {

@@ -61,7 +61,6 @@ func evaluateUnattachedVolume(c Candidate, _ cwbatch.Results, env Env) (*Verdict
 	size, iops, tput := aws.ToInt32(v.Size), aws.ToInt32(v.Iops), aws.ToInt32(v.Throughput)
 	typ := string(v.VolumeType)
 	usd := cost(env.Prices.EBSVolume(env.Region, typ, size, iops, tput))
-	age := int(env.Now.Sub(c.Resource.Created).Hours() / 24)
 	provisioned := ""
 	switch {
 	case iops > 0 && tput > 0:
@@ -70,9 +69,9 @@ func evaluateUnattachedVolume(c Candidate, _ cwbatch.Results, env Env) (*Verdict
 		provisioned = fmt.Sprintf(", %d IOPS", iops)
 	}
 	return &Verdict{
-		Reason: fmt.Sprintf("%s volume of %d GiB%s is attached to nothing; created %s ago%s",
-			typ, size, provisioned, days(age), unknownNote(usd, typ+" volume", env.Region)),
-		Evidence:       map[string]float64{"sizeGiB": float64(size), "iops": float64(iops), "throughputMBps": float64(tput), "ageDays": float64(age)},
+		Reason: fmt.Sprintf("%s volume of %d GiB%s is attached to nothing; created %s%s",
+			typ, size, provisioned, c.Resource.Created.UTC().Format("2006-01-02"), unknownNote(usd, typ+" volume", env.Region)),
+		Evidence:       map[string]float64{"sizeGiB": float64(size), "iops": float64(iops), "throughputMBps": float64(tput)},
 		MonthlyCostUSD: usd,
 	}, nil
 }

@@ -52,6 +52,13 @@ type Finding struct {
 	FirstSeen      time.Time          `json:"firstSeen"`
 	LastSeen       time.Time          `json:"lastSeen"`
 	Status         Status             `json:"status"`
+	// OpenedRunID is the run that last opened the finding (first saw it, or
+	// saw it again after it was resolved).
+	OpenedRunID string `json:"openedRunId,omitempty"`
+	// ResolvedRunID and ResolvedAt say which run found the resource gone
+	// (or no longer wasteful), for a resolved finding.
+	ResolvedRunID string     `json:"resolvedRunId,omitempty"`
+	ResolvedAt    *time.Time `json:"resolvedAt,omitempty"`
 }
 
 // ID returns the stable identity of a finding: the same check, account,

@@ -17,7 +17,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/store"
 )
 
-// FindingsKey and SummaryKey are where the aggregator writes a run's merged
+// FindingsKey and SummaryKey are where the aggregator writes a run's current
 // findings (JSON lines) and its summary.
 func FindingsKey(runID string) string { return "runs/" + runID + "/findings.jsonl" }
 func SummaryKey(runID string) string  { return "runs/" + runID + "/summary.json" }
@@ -41,7 +41,7 @@ type AggregateRequest struct {
 	Pairs     []PairResult `json:"pairs"`
 }
 
-// CheckTotal is one check's share of a run.
+// CheckTotal is one check's share of a run's open findings.
 type CheckTotal struct {
 	CheckID        string  `json:"checkId"`
 	Findings       int     `json:"findings"`
@@ -58,8 +58,8 @@ type PairProblem struct {
 	Errors      []checks.CheckError `json:"errors"`
 }
 
-// RunSummary is a run's outcome: counts, money, what failed and what the scan
-// itself cost.
+// RunSummary is a run's outcome: counts, money, what changed since the
+// previous state, what failed and what the scan itself cost.
 type RunSummary struct {
 	RunID        string    `json:"runId"`
 	StartedAt    time.Time `json:"startedAt"`
@@ -73,9 +73,13 @@ type RunSummary struct {
 	PairsFailed  int       `json:"pairsFailed"`
 	// Problems lists failed then partial pairs, at most 100; ProblemsOmitted
 	// counts the rest, which are in the run's pairs.jsonl (PairsKey).
-	Problems           []PairProblem  `json:"problems,omitempty"`
-	ProblemsOmitted    int            `json:"problemsOmitted,omitempty"`
+	Problems        []PairProblem `json:"problems,omitempty"`
+	ProblemsOmitted int           `json:"problemsOmitted,omitempty"`
+	// Findings are the open findings this run saw; New of them were opened
+	// by it; Resolved findings were open before and found gone by it.
 	Findings           int            `json:"findings"`
+	New                int            `json:"new"`
+	Resolved           int            `json:"resolved"`
 	MonthlyCostUSD     float64        `json:"monthlyCostUsd"`
 	Unpriced           int            `json:"unpriced"`
 	ByCheck            []CheckTotal   `json:"byCheck"`
@@ -85,23 +89,39 @@ type RunSummary struct {
 	// ScanCostUSD estimates what the scan cost in AWS API charges.
 	ScanCostUSD float64 `json:"scanCostUsd"`
 	FindingsKey string  `json:"findingsKey"`
+	// HistoryKeys are the run's Parquet files, by table.
+	HistoryKeys map[string]string `json:"historyKeys"`
+	// StateItemsWritten counts the latest-state items this invocation wrote
+	// (new, changed or resolved findings); an unchanged re-run writes none.
+	// It describes the invocation, so it is not part of the run record.
+	StateItemsWritten int `json:"stateItemsWritten"`
 }
 
-// Aggregator merges a run's pair results and findings chunks into the run's
-// findings file and summary.
+// Aggregator merges a run's pair results and findings chunks into the latest
+// state, the run's history files and its summary.
 type Aggregator struct {
-	Blobs  store.Blobs
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Blobs   store.Blobs
+	State   store.State
+	History HistoryFormat
+	Clock   func() time.Time
+	Logger  *slog.Logger
 }
 
-// Handle streams every chunk into one findings file (one chunk in memory at a
-// time) and writes the summary. Running it twice on the same run writes the
-// same files. A chunk that a pair reported but that cannot be read fails the
-// run: its findings would otherwise vanish silently.
+// Handle aggregates a run, one account at a time (one account's findings in
+// memory at once). For each account it diffs the run's findings against the
+// latest state (finding.Merge) and writes only what changed; a finding is
+// resolved only where this run scanned its region and check successfully.
+// It streams the run's findings to findings.jsonl and the findings Parquet
+// file, writes the pairs Parquet file, pairs.jsonl, the run record and
+// summary.json. Running it again on the same run writes no state item and
+// the same files. A chunk that a pair reported but that cannot be read, or
+// a state write that does not complete, fails the run loudly.
 func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSummary, error) {
 	if !runIDRe.MatchString(req.RunID) {
 		return RunSummary{}, &InvalidRequestError{Field: "runId", Value: req.RunID, Reason: "is not a valid run ID"}
+	}
+	if a.State == nil || a.History == nil {
+		return RunSummary{}, fmt.Errorf("aggregator needs a state store and a history format")
 	}
 	pairs := append([]PairResult(nil), req.Pairs...)
 	sort.Slice(pairs, func(i, j int) bool {
@@ -110,15 +130,121 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		}
 		return pairs[i].Region < pairs[j].Region
 	})
-	sum := RunSummary{RunID: req.RunID, StartedAt: req.StartedAt, Pairs: len(pairs), APICalls: map[string]int{}, FindingsKey: FindingsKey(req.RunID)}
+	sum, problems, err := summarizePairs(req, pairs)
+	if err != nil {
+		return RunSummary{}, err
+	}
+	sum.HistoryKeys = map[string]string{
+		FindingsTable: HistoryKey(FindingsTable, req.StartedAt, req.RunID),
+		PairsTable:    HistoryKey(PairsTable, req.StartedAt, req.RunID),
+	}
+	if err := a.writePairs(ctx, req, pairs); err != nil {
+		return RunSummary{}, err
+	}
+
+	jsonl := startUpload(ctx, a.Blobs, sum.FindingsKey)
+	pq := startUpload(ctx, a.Blobs, sum.HistoryKeys[FindingsTable])
+	jw := bufio.NewWriterSize(jsonl, 256*1024)
+	enc := json.NewEncoder(jw)
+	rows := a.History.Findings(pq, req.RunID, req.StartedAt)
 	byCheck := map[string]*CheckTotal{}
+	err = func() error {
+		for start := 0; start < len(pairs); {
+			end := start
+			for end < len(pairs) && pairs[end].AccountID == pairs[start].AccountID {
+				end++
+			}
+			st, err := a.account(ctx, req, pairs[start:end])
+			if err != nil {
+				return err
+			}
+			start = end
+			sum.New += st.stats.New
+			sum.Resolved += st.stats.Resolved
+			sum.StateItemsWritten += st.written
+			batch := make([]finding.Finding, 0, len(st.state))
+			for _, f := range st.state {
+				current := f.Status != finding.Resolved
+				if !current && f.ResolvedRunID != req.RunID {
+					continue // resolved by an earlier run: history has it already
+				}
+				batch = append(batch, f)
+				if !current {
+					continue
+				}
+				if err := enc.Encode(&f); err != nil {
+					return err
+				}
+				t := byCheck[f.CheckID]
+				if t == nil {
+					t = &CheckTotal{CheckID: f.CheckID}
+					byCheck[f.CheckID] = t
+				}
+				t.Findings++
+				sum.Findings++
+				if f.MonthlyCostUSD == nil {
+					t.Unpriced++
+					sum.Unpriced++
+				} else {
+					t.MonthlyCostUSD += *f.MonthlyCostUSD
+					sum.MonthlyCostUSD += *f.MonthlyCostUSD
+				}
+			}
+			if err := rows.Write(batch); err != nil {
+				return fmt.Errorf("write findings parquet: %w", err)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		return jw.Flush()
+	}()
+	if err = jsonl.finish(err); err == nil {
+		err = pq.finish(nil)
+	} else {
+		pq.finish(err)
+	}
+	if err != nil {
+		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
+	}
+
+	for _, id := range checks.IDs() { // registry order, then any unknown ones
+		if t, ok := byCheck[id]; ok {
+			sum.ByCheck = append(sum.ByCheck, *t)
+			delete(byCheck, id)
+		}
+	}
+	for _, t := range byCheck {
+		sum.ByCheck = append(sum.ByCheck, *t)
+	}
+	stored, err := a.record(ctx, &sum, problems)
+	if err != nil {
+		return RunSummary{}, err
+	}
+	b, err := json.MarshalIndent(stored, "", "  ")
+	if err != nil {
+		return RunSummary{}, err
+	}
+	if err := a.Blobs.Put(ctx, SummaryKey(req.RunID), bytes.NewReader(append(b, '\n'))); err != nil {
+		return RunSummary{}, fmt.Errorf("write summary: %w", err)
+	}
+	if a.Logger != nil {
+		a.Logger.Info("aggregated", "run_id", sum.RunID, "pairs", sum.Pairs, "failed", sum.PairsFailed, "findings", sum.Findings,
+			"new", sum.New, "resolved", sum.Resolved, "state_items_written", sum.StateItemsWritten)
+	}
+	return sum, nil
+}
+
+// summarizePairs counts the pairs of a run and lists its problem pairs.
+func summarizePairs(req AggregateRequest, pairs []PairResult) (RunSummary, []PairProblem, error) {
+	sum := RunSummary{RunID: req.RunID, StartedAt: req.StartedAt, Pairs: len(pairs), APICalls: map[string]int{}, FindingsKey: FindingsKey(req.RunID)}
 	var failed, partial []PairProblem
 	accounts, regions := map[string]bool{}, map[string]bool{}
 	for _, p := range pairs {
-		accounts[p.AccountID], regions[p.Region] = true, true
 		if p.RunID != req.RunID {
-			return RunSummary{}, &InvalidRequestError{Field: "pairs", Value: p.RunID, Reason: fmt.Sprintf("pair %s/%s belongs to another run than %s", p.AccountID, p.Region, req.RunID)}
+			return sum, nil, &InvalidRequestError{Field: "pairs", Value: p.RunID, Reason: fmt.Sprintf("pair %s/%s belongs to another run than %s", p.AccountID, p.Region, req.RunID)}
 		}
+		accounts[p.AccountID], regions[p.Region] = true, true
 		switch p.Status {
 		case PairOK:
 			sum.PairsOK++
@@ -138,95 +264,136 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	sum.GetMetricDataCalls = sum.APICalls["cloudwatch:GetMetricData"]
 	sum.ScanCostUSD = float64(sum.MetricsRequested) * GetMetricDataUSDPerMetric
 	problems := append(failed, partial...)
+	sum.Problems = problems
 	if len(problems) > maxFailedPairsInSummary {
 		sum.ProblemsOmitted = len(problems) - maxFailedPairsInSummary
-		problems = problems[:maxFailedPairsInSummary]
+		sum.Problems = problems[:maxFailedPairsInSummary]
 	}
-	sum.Problems = problems
-	var pairsBuf bytes.Buffer
-	enc := json.NewEncoder(&pairsBuf)
+	return sum, problems, nil
+}
+
+type accountResult struct {
+	state   []finding.Finding
+	stats   finding.MergeStats
+	written int
+}
+
+// account merges one account's pairs of the run into the latest state.
+func (a *Aggregator) account(ctx context.Context, req AggregateRequest, pairs []PairResult) (accountResult, error) {
+	acct := pairs[0].AccountID
+	prev, err := a.State.AccountFindings(ctx, acct)
+	if err != nil {
+		return accountResult{}, fmt.Errorf("read state of account %s: %w", acct, err)
+	}
+	var cur []finding.Finding
+	for _, p := range pairs {
+		if p.ChunkKey == "" {
+			continue
+		}
+		n, err := a.readChunk(ctx, p.ChunkKey, func(f finding.Finding) { cur = append(cur, f) })
+		if err != nil {
+			return accountResult{}, fmt.Errorf("read findings of %s/%s: %w", p.AccountID, p.Region, err)
+		}
+		if n != p.Findings {
+			return accountResult{}, fmt.Errorf("chunk %s holds %d findings, the pair reported %d", p.ChunkKey, n, p.Findings)
+		}
+	}
+	changed, state, st := finding.Merge(req.RunID, req.StartedAt, prev, cur, scannedBy(pairs))
+	if err := a.State.PutFindings(ctx, acct, changed); err != nil {
+		return accountResult{}, fmt.Errorf("write state of account %s: %w", acct, err)
+	}
+	return accountResult{state: state, stats: st, written: len(changed)}, nil
+}
+
+// scannedBy says which region × check the run looked at in one account: a
+// pair that failed looked at nothing; a partial pair looked at the checks
+// that reported no error.
+func scannedBy(pairs []PairResult) finding.Scanned {
+	ok := map[string]bool{}
+	for _, p := range pairs {
+		if p.Status == PairFailed {
+			continue
+		}
+		failed := map[string]bool{}
+		for _, e := range p.Errors {
+			failed[e.Check] = true
+		}
+		if failed[""] { // a pair-level error: nothing is certain
+			continue
+		}
+		for _, c := range p.Checks {
+			if !failed[c] {
+				ok[p.Region+"|"+c] = true
+			}
+		}
+	}
+	return func(region, check string) bool { return ok[region+"|"+check] }
+}
+
+// writePairs writes the run's pair results as JSON lines and history rows.
+func (a *Aggregator) writePairs(ctx context.Context, req AggregateRequest, pairs []PairResult) error {
+	var lines, rows bytes.Buffer
+	enc := json.NewEncoder(&lines)
 	for i := range pairs {
 		if err := enc.Encode(&pairs[i]); err != nil {
-			return RunSummary{}, err
+			return err
 		}
 	}
-	if err := a.Blobs.Put(ctx, PairsKey(req.RunID), &pairsBuf); err != nil {
-		return RunSummary{}, fmt.Errorf("write pair results: %w", err)
+	w := a.History.Pairs(&rows, req.RunID, req.StartedAt)
+	if err := w.Write(pairs); err != nil {
+		return err
 	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := a.Blobs.Put(ctx, PairsKey(req.RunID), &lines); err != nil {
+		return fmt.Errorf("write pair results: %w", err)
+	}
+	if err := a.Blobs.Put(ctx, HistoryKey(PairsTable, req.StartedAt, req.RunID), &rows); err != nil {
+		return fmt.Errorf("write pairs history: %w", err)
+	}
+	return nil
+}
 
-	pr, pw := io.Pipe()
-	putErr := make(chan error, 1)
-	go func() {
-		err := a.Blobs.Put(ctx, sum.FindingsKey, pr)
-		pr.CloseWithError(err) // unblock the writer if Put gave up early
-		putErr <- err
-	}()
-	w := bufio.NewWriterSize(pw, 256*1024)
-	err := func() error {
-		for _, p := range pairs {
-			if p.ChunkKey == "" {
-				continue
-			}
-			n, err := a.copyChunk(ctx, p.ChunkKey, w, func(f *finding.Finding) {
-				t := byCheck[f.CheckID]
-				if t == nil {
-					t = &CheckTotal{CheckID: f.CheckID}
-					byCheck[f.CheckID] = t
-				}
-				t.Findings++
-				sum.Findings++
-				if f.MonthlyCostUSD == nil {
-					t.Unpriced++
-					sum.Unpriced++
-				} else {
-					t.MonthlyCostUSD += *f.MonthlyCostUSD
-					sum.MonthlyCostUSD += *f.MonthlyCostUSD
-				}
-			})
-			if err != nil {
-				return fmt.Errorf("read findings of %s/%s: %w", p.AccountID, p.Region, err)
-			}
-			if n != p.Findings {
-				return fmt.Errorf("chunk %s holds %d findings, the pair reported %d", p.ChunkKey, n, p.Findings)
-			}
-		}
-		return w.Flush()
-	}()
-	pw.CloseWithError(err)
-	if perr := <-putErr; err == nil {
-		err = perr
-	}
+// record writes the run record unless the same record is already there (a
+// re-run keeps the first completion time and writes nothing). It returns
+// the summary as recorded: without the invocation's StateItemsWritten.
+func (a *Aggregator) record(ctx context.Context, sum *RunSummary, problems []PairProblem) (RunSummary, error) {
+	old, found, err := a.State.GetRun(ctx, sum.RunID)
 	if err != nil {
-		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
-	}
-
-	for _, id := range checks.IDs() { // registry order, then any unknown ones
-		if t, ok := byCheck[id]; ok {
-			sum.ByCheck = append(sum.ByCheck, *t)
-			delete(byCheck, id)
-		}
-	}
-	for _, t := range byCheck {
-		sum.ByCheck = append(sum.ByCheck, *t)
+		return RunSummary{}, fmt.Errorf("read run record: %w", err)
 	}
 	sum.FinishedAt = a.Clock()
+	if found {
+		var prev RunSummary
+		if json.Unmarshal(old.Summary, &prev) == nil && !prev.FinishedAt.IsZero() {
+			sum.FinishedAt = prev.FinishedAt
+		}
+	}
 	sum.DurationMs = sum.FinishedAt.Sub(sum.StartedAt).Milliseconds()
-	b, err := json.MarshalIndent(sum, "", "  ")
+	stored := *sum
+	stored.StateItemsWritten = 0
+	b, err := json.Marshal(stored)
 	if err != nil {
 		return RunSummary{}, err
 	}
-	if err := a.Blobs.Put(ctx, SummaryKey(req.RunID), bytes.NewReader(append(b, '\n'))); err != nil {
-		return RunSummary{}, fmt.Errorf("write summary: %w", err)
+	rec := store.RunRecord{RunID: sum.RunID, StartedAt: sum.StartedAt, Summary: b}
+	for _, p := range problems {
+		errs, _ := json.Marshal(p.Errors)
+		rec.Problems = append(rec.Problems, store.PairRecord{AccountID: p.AccountID, Region: p.Region, Status: string(p.Status), Errors: errs})
 	}
-	if a.Logger != nil {
-		a.Logger.Info("aggregated", "run_id", sum.RunID, "pairs", sum.Pairs, "failed", sum.PairsFailed, "findings", sum.Findings)
+	if found && old.Equal(rec) {
+		return stored, nil
 	}
-	return sum, nil
+	if err := a.State.PutRun(ctx, rec); err != nil {
+		return RunSummary{}, fmt.Errorf("write run record: %w", err)
+	}
+	return stored, nil
 }
 
-// copyChunk copies a gzipped JSON-lines chunk to w as plain JSON lines,
-// calling fn on each finding; it returns how many it copied.
-func (a *Aggregator) copyChunk(ctx context.Context, key string, w io.Writer, fn func(*finding.Finding)) (int, error) {
+// readChunk decodes a gzipped JSON-lines chunk, calling fn on each finding;
+// it returns how many it read.
+func (a *Aggregator) readChunk(ctx context.Context, key string, fn func(finding.Finding)) (int, error) {
 	rc, err := a.Blobs.Open(ctx, key)
 	if err != nil {
 		return 0, err
@@ -242,13 +409,36 @@ func (a *Aggregator) copyChunk(ctx context.Context, key string, w io.Writer, fn 
 		if err := json.Unmarshal(b, &f); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		fn(&f)
+		fn(f)
 		n++
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		_, err := w.Write([]byte{'\n'})
-		return err
+		return nil
 	})
 	return n, err
+}
+
+// upload streams what is written to it into a blob.
+type upload struct {
+	*io.PipeWriter
+	done chan error
+}
+
+func startUpload(ctx context.Context, blobs store.Blobs, key string) *upload {
+	pr, pw := io.Pipe()
+	u := &upload{PipeWriter: pw, done: make(chan error, 1)}
+	go func() {
+		err := blobs.Put(ctx, key, pr)
+		pr.CloseWithError(err) // unblock the writer if Put gave up early
+		u.done <- err
+	}()
+	return u
+}
+
+// finish ends the stream (with err when writing failed) and returns the
+// first error of the writer or the upload.
+func (u *upload) finish(err error) error {
+	u.CloseWithError(err)
+	if perr := <-u.done; err == nil {
+		err = perr
+	}
+	return err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
@@ -30,7 +31,7 @@ func newLocal(t *testing.T, org *sim.Org, dir string, concurrency int) *pipeline
 	return &pipeline.Local{
 		Dispatcher:  &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: wallClock},
 		Collector:   &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()},
-		Aggregator:  &pipeline.Aggregator{Blobs: blobs, Clock: wallClock},
+		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: dir}, Clock: wallClock},
 		Concurrency: concurrency,
 	}
 }
@@ -327,7 +328,7 @@ func TestAggregatorIdempotentAndLoud(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agg := &pipeline.Aggregator{Blobs: blobs, Clock: wallClock}
+	agg := &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: dir}, Clock: wallClock}
 	req := pipeline.AggregateRequest{RunID: "agg", StartedAt: wallClock(), Pairs: results}
 	s1, err := agg.Handle(context.Background(), req)
 	if err != nil {

@@ -60,9 +60,14 @@ type Config struct {
 	// Resources is the average number of resources per account × region
 	// (default 50); each pair varies around it.
 	Resources int
-	// Now is the simulated present; resources' ages and metric windows are
-	// relative to it. Default DefaultNow.
+	// Now is the simulated present of day 0; resources' ages and metric
+	// windows are relative to it. Default DefaultNow.
 	Now time.Time
+	// Day is the number of simulated days since Now: each day deletes some
+	// resources and adds new ones (see churn), so two runs on consecutive
+	// days show resolved and new findings. The organization's present is
+	// Now + Day days.
+	Day int
 
 	// Latency is added to every request, ± Jitter (uniform).
 	Latency, Jitter time.Duration
@@ -112,6 +117,8 @@ func New(cfg Config) (*Org, error) {
 	switch {
 	case cfg.Accounts < 1 || cfg.Accounts > 100000:
 		return nil, fmt.Errorf("sim: accounts must be 1..100000, got %d", cfg.Accounts)
+	case cfg.Day < 0 || cfg.Day > 365:
+		return nil, fmt.Errorf("sim: day must be 0..365, got %d", cfg.Day)
 	case cfg.Resources < 1 || cfg.Resources > 100000:
 		return nil, fmt.Errorf("sim: resources per pair must be 1..100000, got %d", cfg.Resources)
 	case cfg.ThrottleRate < 0 || cfg.ThrottleRate >= 1:
@@ -139,7 +146,7 @@ func New(cfg Config) (*Org, error) {
 func (o *Org) Config() Config { return o.cfg }
 
 // Now is the simulated present: use it as the collector's clock.
-func (o *Org) Now() time.Time { return o.cfg.Now }
+func (o *Org) Now() time.Time { return o.cfg.Now.Add(time.Duration(o.cfg.Day) * 24 * time.Hour) }
 
 var errNoOUs = errors.New("the simulated organization has no organizational units")
 

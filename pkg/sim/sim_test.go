@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -147,5 +148,48 @@ func TestDeniedAccountAndOperation(t *testing.T) {
 	res := scan(t, o, c, accts[1].ID, "us-east-1")
 	if len(res.Errors) != 1 || res.Errors[0].Check != "rds-idle-instance" || res.Errors[0].Code != "AccessDenied" {
 		t.Fatalf("errors = %+v, want one AccessDenied for rds-idle-instance", res.Errors)
+	}
+}
+
+// Day 1 of an organization deletes some resources and adds new ones; the
+// checks still find exactly the ground truth of that day, and the two
+// days' truths differ both ways.
+func TestChurnKeepsTruthExact(t *testing.T) {
+	t.Parallel()
+	d0, _ := sim.New(sim.Config{Seed: 21, Accounts: 4})
+	d1, _ := sim.New(sim.Config{Seed: 21, Accounts: 4, Day: 1})
+	if !d1.Now().Equal(d0.Now().Add(24 * time.Hour)) {
+		t.Fatalf("day 1 present %s", d1.Now())
+	}
+	accts, _ := d1.Accounts(context.Background(), nil)
+	var resolved, added int
+	for _, a := range accts {
+		for _, r := range d1.Config().Regions {
+			before := map[sim.Expected]bool{}
+			for _, e := range d0.Truth(a.ID, r) {
+				before[e] = true
+			}
+			want := d1.Truth(a.ID, r)
+			after := map[sim.Expected]bool{}
+			for _, e := range want {
+				after[e] = true
+				if !before[e] {
+					added++
+				}
+			}
+			for e := range before {
+				if !after[e] {
+					resolved++
+				}
+			}
+			p, _ := d1.Pair(a.ID, r)
+			sortExpected(want)
+			if d := cmp.Diff(want, found(scan(t, d1, p.APIClients(), a.ID, r))); d != "" {
+				t.Fatalf("day 1 %s/%s (-want +got):\n%s", a.ID, r, d)
+			}
+		}
+	}
+	if resolved == 0 || added == 0 {
+		t.Fatalf("churn resolved %d and added %d findings; want both", resolved, added)
 	}
 }

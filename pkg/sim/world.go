@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -153,7 +154,51 @@ func generate(cfg Config, account, region string) world {
 	g.natGateways(g.count(n, 0.04))
 	g.functions(g.count(n, 0.20))
 	g.dbInstances(g.count(n, 0.08))
+	for d := 1; d <= cfg.Day; d++ {
+		g.churn(cfg, d)
+	}
 	return w
+}
+
+// Daily churn: each day a share of resources is deleted and a few new ones
+// appear (idle or not, like the rest), so consecutive simulated days have
+// findings that resolve and findings that are new.
+const (
+	deleteShare = 0.04
+	addShare    = 0.03
+)
+
+// churn applies day d's deletions and additions. New resources are drawn
+// from the day's own random stream, so day d's world is the same whatever
+// day is asked for.
+func (g *gen) churn(cfg Config, d int) {
+	g.rng = rand.New(rand.NewPCG(cfg.Seed, hash64("day", g.account, g.region, fmt.Sprint(d))))
+	gone := map[string]bool{}
+	del := func(id string) bool {
+		if g.rng.Float64() < deleteShare {
+			gone[id] = true
+			return true
+		}
+		return false
+	}
+	w := g.w
+	w.instances = slices.DeleteFunc(w.instances, func(i ec2types.Instance) bool { return del(aws.ToString(i.InstanceId)) })
+	w.volumes = slices.DeleteFunc(w.volumes, func(v ec2types.Volume) bool { return del(aws.ToString(v.VolumeId)) })
+	w.addresses = slices.DeleteFunc(w.addresses, func(a ec2types.Address) bool { return del(aws.ToString(a.AllocationId)) })
+	w.natGateways = slices.DeleteFunc(w.natGateways, func(n ec2types.NatGateway) bool { return del(aws.ToString(n.NatGatewayId)) })
+	w.routeTables = slices.DeleteFunc(w.routeTables, func(t ec2types.RouteTable) bool {
+		return len(t.Routes) > 0 && gone[aws.ToString(t.Routes[0].NatGatewayId)]
+	})
+	w.functions = slices.DeleteFunc(w.functions, func(f lambdatypes.FunctionConfiguration) bool { return del(aws.ToString(f.FunctionName)) })
+	w.dbInstances = slices.DeleteFunc(w.dbInstances, func(db rdstypes.DBInstance) bool { return del(aws.ToString(db.DBInstanceIdentifier)) })
+	w.truth = slices.DeleteFunc(w.truth, func(e Expected) bool { return gone[e.ResourceID] })
+	n := cfg.Resources
+	g.instances(g.count(n, 0.30*addShare))
+	g.volumes(g.count(n, 0.30*addShare))
+	g.addresses(g.count(n, 0.08*addShare))
+	g.natGateways(g.count(n, 0.04*addShare))
+	g.functions(g.count(n, 0.20*addShare))
+	g.dbInstances(g.count(n, 0.08*addShare))
 }
 
 func (g *gen) instances(n int) {

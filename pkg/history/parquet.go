@@ -1,0 +1,189 @@
+// Package history writes a run's history tables as Parquet for Athena (and
+// DuckDB locally): one file per run per table, partitioned by the run's UTC
+// start date. The row types here are the tables' one schema definition; the
+// Glue tables are generated from them. Only the aggregator links this
+// package (parquet-go is large), so the other Lambda functions stay small.
+package history
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/pipeline"
+)
+
+// FindingRow is one finding as a run saw it: the findings table's schema,
+// defined once here (it also generates the Glue table). Column names are
+// snake_case so Athena and DuckDB see the same names; account IDs are
+// strings (leading zeros); timestamps are milliseconds, UTC; cost is a
+// nullable double (unknown price).
+type FindingRow struct {
+	FindingID      string     `parquet:"finding_id,dict"`
+	RunID          string     `parquet:"run_id,dict"`
+	RunStartedAt   time.Time  `parquet:"run_started_at,timestamp(millisecond)"`
+	CheckID        string     `parquet:"check_id,dict"`
+	Category       string     `parquet:"category,dict"`
+	AccountID      string     `parquet:"account_id,dict"`
+	AccountName    string     `parquet:"account_name,dict"`
+	Region         string     `parquet:"region,dict"`
+	Service        string     `parquet:"service,dict"`
+	ResourceType   string     `parquet:"resource_type,dict"`
+	ResourceID     string     `parquet:"resource_id"`
+	ResourceARN    string     `parquet:"resource_arn"`
+	Reason         string     `parquet:"reason"`
+	Evidence       string     `parquet:"evidence,json"` // JSON object: metric -> value
+	MonthlyCostUSD *float64   `parquet:"monthly_cost_usd,optional"`
+	Tags           string     `parquet:"tags,json"` // JSON object
+	Status         string     `parquet:"status,dict"`
+	FirstSeen      time.Time  `parquet:"first_seen,timestamp(millisecond)"`
+	LastSeen       time.Time  `parquet:"last_seen,timestamp(millisecond)"`
+	OpenedRunID    string     `parquet:"opened_run_id,dict"`
+	ResolvedAt     *time.Time `parquet:"resolved_at,optional,timestamp(millisecond)"`
+}
+
+// NewFindingRow is f as seen by the run that started at runStarted.
+func NewFindingRow(f finding.Finding, runID string, runStarted time.Time) FindingRow {
+	ev, _ := json.Marshal(f.Evidence)
+	if f.Evidence == nil {
+		ev = []byte("{}")
+	}
+	tags, _ := json.Marshal(f.Tags)
+	if f.Tags == nil {
+		tags = []byte("{}")
+	}
+	return FindingRow{
+		FindingID: f.FindingID, RunID: runID, RunStartedAt: runStarted.UTC(), CheckID: f.CheckID, Category: string(f.Category),
+		AccountID: f.AccountID, AccountName: f.AccountName, Region: f.Region, Service: f.Service, ResourceType: f.ResourceType,
+		ResourceID: f.ResourceID, ResourceARN: f.ResourceARN, Reason: f.Reason, Evidence: string(ev), MonthlyCostUSD: f.MonthlyCostUSD,
+		Tags: string(tags), Status: string(f.Status), FirstSeen: f.FirstSeen.UTC(), LastSeen: f.LastSeen.UTC(),
+		OpenedRunID: f.OpenedRunID, ResolvedAt: f.ResolvedAt,
+	}
+}
+
+// PairRow is one account × region of a run: the pairs table's schema.
+type PairRow struct {
+	RunID            string    `parquet:"run_id,dict"`
+	RunStartedAt     time.Time `parquet:"run_started_at,timestamp(millisecond)"`
+	AccountID        string    `parquet:"account_id,dict"`
+	AccountName      string    `parquet:"account_name,dict"`
+	Region           string    `parquet:"region,dict"`
+	Status           string    `parquet:"status,dict"`
+	Findings         int64     `parquet:"findings"`
+	Candidates       int64     `parquet:"candidates"`
+	MetricsRequested int64     `parquet:"metrics_requested"`
+	APICalls         int64     `parquet:"api_calls"`
+	Errors           string    `parquet:"errors,json"` // JSON array of {check, code, message, count}
+	DurationMs       int64     `parquet:"duration_ms"`
+}
+
+// Writer options shared by every history file: zstd, one row group per
+// 64k rows (Athena reads row groups in parallel).
+func writerOptions() []parquet.WriterOption {
+	return []parquet.WriterOption{parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64 * 1024), parquet.CreatedBy("orgscan", "", "")}
+}
+
+// NewFindingWriter writes findings rows to w; Close it to finish the file.
+func NewFindingWriter(w io.Writer) *parquet.GenericWriter[FindingRow] {
+	return parquet.NewGenericWriter[FindingRow](w, writerOptions()...)
+}
+
+// NewPairWriter writes pair rows to w; Close it to finish the file.
+func NewPairWriter(w io.Writer) *parquet.GenericWriter[PairRow] {
+	return parquet.NewGenericWriter[PairRow](w, writerOptions()...)
+}
+
+// NewPairRow is a pair result as a row of the run that started at runStarted.
+func NewPairRow(p pipeline.PairResult, runStarted time.Time) PairRow {
+	errs, _ := json.Marshal(p.Errors)
+	if p.Errors == nil {
+		errs = []byte("[]")
+	}
+	calls := 0
+	for _, n := range p.APICalls {
+		calls += n
+	}
+	return PairRow{RunID: p.RunID, RunStartedAt: runStarted.UTC(), AccountID: p.AccountID, AccountName: p.AccountName,
+		Region: p.Region, Status: string(p.Status), Findings: int64(p.Findings), Candidates: int64(p.Candidates),
+		MetricsRequested: int64(p.MetricsRequested), APICalls: int64(calls), Errors: string(errs), DurationMs: p.DurationMs}
+}
+
+// Parquet is the history format the aggregator writes.
+type Parquet struct{}
+
+var _ pipeline.HistoryFormat = Parquet{}
+
+// Findings returns a writer of the findings table's file.
+func (Parquet) Findings(w io.Writer, runID string, started time.Time) pipeline.HistoryWriter[finding.Finding] {
+	return &rowWriter[finding.Finding, FindingRow]{w: NewFindingWriter(w), conv: func(f finding.Finding) FindingRow { return NewFindingRow(f, runID, started) }}
+}
+
+// Pairs returns a writer of the pairs table's file.
+func (Parquet) Pairs(w io.Writer, _ string, started time.Time) pipeline.HistoryWriter[pipeline.PairResult] {
+	return &rowWriter[pipeline.PairResult, PairRow]{w: NewPairWriter(w), conv: func(p pipeline.PairResult) PairRow { return NewPairRow(p, started) }}
+}
+
+type rowWriter[T, R any] struct {
+	w    *parquet.GenericWriter[R]
+	conv func(T) R
+}
+
+func (r *rowWriter[T, R]) Write(items []T) error {
+	rows := make([]R, len(items))
+	for i, it := range items {
+		rows[i] = r.conv(it)
+	}
+	_, err := r.w.Write(rows)
+	return err
+}
+
+func (r *rowWriter[T, R]) Close() error { return r.w.Close() }
+
+// Column is a history table's column as Hive/Glue declares it.
+type Column struct{ Name, Type string }
+
+// Columns returns the Glue/Hive columns of a history table's row type, from
+// the Parquet schema defined above (the one source of truth).
+func Columns(row any) ([]Column, error) {
+	s := parquet.SchemaOf(row)
+	var out []Column
+	for _, f := range s.Fields() {
+		t, err := hiveType(f)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", f.Name(), err)
+		}
+		out = append(out, Column{Name: f.Name(), Type: t})
+	}
+	return out, nil
+}
+
+func hiveType(f parquet.Field) (string, error) {
+	if lt := f.Type().LogicalType(); lt != nil {
+		switch lt.Value.(type) {
+		case *format.TimestampType:
+			return "timestamp", nil
+		case *format.StringType, *format.JsonType, *format.EnumType:
+			return "string", nil
+		}
+	}
+	switch f.Type().Kind() {
+	case parquet.ByteArray:
+		return "string", nil
+	case parquet.Double:
+		return "double", nil
+	case parquet.Float:
+		return "float", nil
+	case parquet.Int64:
+		return "bigint", nil
+	case parquet.Int32:
+		return "int", nil
+	case parquet.Boolean:
+		return "boolean", nil
+	}
+	return "", fmt.Errorf("no Hive type for %v", f.Type())
+}
