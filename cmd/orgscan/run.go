@@ -193,7 +193,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	printSummary(out, sum, blobs.Path(sum.FindingsKey), blobs.Path(pipeline.SummaryKey(sum.RunID)), blobs.Path(pipeline.PairsKey(sum.RunID)))
+	printSummary(out, sum, blobs)
 	return nil
 }
 
@@ -263,7 +263,8 @@ func newSim(f runFlags) (*sim.Org, error) {
 // maxProblemsShown bounds the failed and partial pairs printed.
 const maxProblemsShown = 20
 
-func printSummary(w io.Writer, s pipeline.RunSummary, findingsPath, summaryPath, pairsPath string) {
+func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
+	pairsPath := blobs.Path(pipeline.PairsKey(s.RunID))
 	dur := time.Duration(s.DurationMs) * time.Millisecond
 	rate := 0.0
 	if dur > 0 {
@@ -331,7 +332,8 @@ func printSummary(w io.Writer, s pipeline.RunSummary, findingsPath, summaryPath,
 	if rss := peakRSS(); rss > 0 {
 		fmt.Fprintf(w, "peak memory (RSS): %.1f MiB\n", float64(rss)/(1<<20))
 	}
-	fmt.Fprintf(w, "findings: %s\nsummary:  %s\nhistory:  %s (query with `orgscan query`)\n", findingsPath, summaryPath, s.HistoryKeys["findings"])
+	fmt.Fprintf(w, "run data: %s (findings.jsonl, pairs.jsonl, summary.json)\n", blobs.Path("runs/"+s.RunID)+string(os.PathSeparator))
+	fmt.Fprintf(w, "history:  %s (query it with `orgscan query`)\n", blobs.Path(s.HistoryKeys[pipeline.FindingsTable]))
 }
 
 func paren(s string) string {
