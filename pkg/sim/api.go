@@ -26,13 +26,13 @@ import (
 // way AWS does (page-size ranges, ≤500 metric queries) so a caller that breaks
 // an API limit fails here too. Safe for concurrent use.
 type Pair struct {
-	org      *Org
-	account  string
-	region   string
-	world    world
-	counters *Counters
-	mu       sync.Mutex // guards rng
-	rng      *rand.Rand
+	org     *Org
+	account string
+	region  string
+	world   world
+	calls   checks.Calls
+	mu      sync.Mutex // guards rng
+	rng     *rand.Rand
 }
 
 var (
@@ -43,7 +43,7 @@ var (
 )
 
 // Calls returns the requests this pair served, by "service:Operation".
-func (p *Pair) Calls() map[string]int { return p.counters.Snapshot() }
+func (p *Pair) Calls() map[string]int { return p.calls.Snapshot() }
 
 // APIClients returns the pair itself as every client: raw, with no SDK
 // retries in between.
@@ -66,8 +66,8 @@ var (
 // enter counts a request and applies the latency, denial and throttling
 // knobs, in that order.
 func (p *Pair) enter(ctx context.Context, op string) error {
-	p.counters.add(op)
-	p.org.counters.add(op)
+	p.calls.Add(op, 1)
+	p.org.calls.Add(op, 1)
 	cfg := p.org.cfg
 	if d := cfg.Latency; d > 0 {
 		if cfg.Jitter > 0 {
@@ -87,7 +87,7 @@ func (p *Pair) enter(ctx context.Context, op string) error {
 			Message: fmt.Sprintf("You are not authorized to perform: %s (simulated, account %s)", op, p.account)}
 	}
 	if cfg.ThrottleRate > 0 && p.float() < cfg.ThrottleRate {
-		p.org.counters.throttled.Add(1)
+		p.org.throttled.Add(1)
 		return &smithy.GenericAPIError{Code: throttleCode[svc], Message: "Rate exceeded (simulated)", Fault: smithy.FaultClient}
 	}
 	return nil

@@ -20,7 +20,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -92,12 +91,13 @@ type Config struct {
 
 // Org is a simulated organization. It is safe for concurrent use.
 type Org struct {
-	cfg      Config
-	accounts []pipeline.Account
-	deny     map[string]bool // account ID -> AssumeRole denied
-	denyOps  map[string]bool // "service:Op" or "ACCOUNT/service:Op"
-	retryer  aws.Retryer
-	counters *Counters
+	cfg       Config
+	accounts  []pipeline.Account
+	deny      map[string]bool // account ID -> AssumeRole denied
+	denyOps   map[string]bool // "service:Op" or "ACCOUNT/service:Op"
+	retryer   aws.Retryer
+	calls     checks.Calls // requests served, all pairs
+	throttled atomic.Int64
 }
 
 // New validates cfg and returns the organization it describes.
@@ -126,7 +126,7 @@ func New(cfg Config) (*Org, error) {
 	case cfg.Latency < 0 || cfg.Jitter < 0 || cfg.Jitter > cfg.Latency:
 		return nil, fmt.Errorf("sim: latency %s ± %s: want 0 ≤ jitter ≤ latency", cfg.Latency, cfg.Jitter)
 	}
-	o := &Org{cfg: cfg, deny: map[string]bool{}, denyOps: map[string]bool{}, counters: NewCounters()}
+	o := &Org{cfg: cfg, deny: map[string]bool{}, denyOps: map[string]bool{}}
 	o.accounts = makeAccounts(cfg.Seed, cfg.Accounts)
 	known := map[string]bool{}
 	for _, a := range o.accounts {
@@ -164,10 +164,10 @@ func (o *Org) Regions(context.Context) ([]string, error) { return slices.Clone(o
 
 // Calls returns the requests served so far across all pairs, by
 // "service:Operation", throttled and denied attempts included.
-func (o *Org) Calls() map[string]int { return o.counters.Snapshot() }
+func (o *Org) Calls() map[string]int { return o.calls.Snapshot() }
 
 // Throttled returns how many requests were answered with throttling.
-func (o *Org) Throttled() int { return int(o.counters.throttled.Load()) }
+func (o *Org) Throttled() int { return int(o.throttled.Load()) }
 
 var _ pipeline.Discovery = (*Org)(nil)
 var _ pipeline.ClientFactory = (*Org)(nil)
@@ -187,7 +187,7 @@ func accessDenied(code, msg string) error {
 func (o *Org) Clients(_ context.Context, item pipeline.WorkItem) (checks.Clients, error) {
 	accountID, region := item.AccountID, item.Region
 	if o.deny[accountID] {
-		o.counters.add("sts:AssumeRole")
+		o.calls.Add("sts:AssumeRole", 1)
 		return checks.Clients{}, fmt.Errorf("assume role in account %s: %w", accountID, accessDenied("AccessDenied",
 			fmt.Sprintf("User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::%s:role/OrgScanMemberRole", accountID)))
 	}
@@ -219,37 +219,10 @@ func (o *Org) Pair(accountID, region string) (*Pair, error) {
 	if !slices.Contains(o.cfg.Regions, region) {
 		return nil, fmt.Errorf("sim: region %s is not enabled in this organization", region)
 	}
-	p := &Pair{org: o, account: accountID, region: region, counters: NewCounters(),
+	p := &Pair{org: o, account: accountID, region: region,
 		rng: rand.New(rand.NewPCG(o.cfg.Seed, hash64("faults", accountID, region)))}
 	p.world = generate(o.cfg, accountID, region)
 	return p, nil
-}
-
-// Counters count requests by "service:Operation". Safe for concurrent use.
-type Counters struct {
-	mu        sync.Mutex
-	m         map[string]int
-	throttled atomic.Int64
-}
-
-// NewCounters returns empty counters.
-func NewCounters() *Counters { return &Counters{m: map[string]int{}} }
-
-func (c *Counters) add(op string) {
-	c.mu.Lock()
-	c.m[op]++
-	c.mu.Unlock()
-}
-
-// Snapshot returns a copy of the counts.
-func (c *Counters) Snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.m))
-	for k, v := range c.m {
-		out[k] = v
-	}
-	return out
 }
 
 func makeAccounts(seed uint64, n int) []pipeline.Account {
