@@ -12,7 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticache"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -121,10 +125,14 @@ func ScanClients(cfg aws.Config, creds aws.CredentialsProvider, region string) c
 		cfg.Credentials = creds
 	}
 	return checks.Clients{
-		EC2:        ec2.NewFromConfig(cfg),
-		Lambda:     lambda.NewFromConfig(cfg),
-		RDS:        rds.NewFromConfig(cfg),
-		CloudWatch: NewCloudWatch(cfg),
+		EC2:         ec2.NewFromConfig(cfg),
+		Lambda:      lambda.NewFromConfig(cfg),
+		RDS:         rds.NewFromConfig(cfg),
+		ELBv2:       elb.NewFromConfig(cfg),
+		ElastiCache: elasticache.NewFromConfig(cfg),
+		DynamoDB:    dynamodb.NewFromConfig(cfg),
+		Logs:        cloudwatchlogs.NewFromConfig(cfg),
+		CloudWatch:  NewCloudWatch(cfg),
 	}
 }
 

@@ -15,8 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -52,6 +56,18 @@ const (
 	opListFunctions       = "lambda:ListFunctions"
 	opDescribeDBInstances = "rds:DescribeDBInstances"
 	opGetMetricData       = "cloudwatch:GetMetricData"
+	opDescribeSnapshots   = "ec2:DescribeSnapshots"
+	opDescribeImages      = "ec2:DescribeImages"
+	opDescribeSGs         = "ec2:DescribeSecurityGroups"
+	opDescribeENIs        = "ec2:DescribeNetworkInterfaces"
+	opDescribeEndpoints   = "ec2:DescribeVpcEndpoints"
+	opDescribeLBs         = "elasticloadbalancing:DescribeLoadBalancers"
+	opDescribeTGs         = "elasticloadbalancing:DescribeTargetGroups"
+	opDescribeTH          = "elasticloadbalancing:DescribeTargetHealth"
+	opDescribeCaches      = "elasticache:DescribeCacheClusters"
+	opListTables          = "dynamodb:ListTables"
+	opDescribeTable       = "dynamodb:DescribeTable"
+	opDescribeLogGroups   = "logs:DescribeLogGroups"
 )
 
 // cwMaxDatapointsPerPage is how many datapoints GetMetricData returns per
@@ -67,6 +83,16 @@ var pageLimits = map[string][2]int32{
 	opDescribeRouteTables: {5, 100},
 	opListFunctions:       {1, 10000},
 	opDescribeDBInstances: {20, 100},
+	opDescribeSnapshots:   {5, 1000},
+	opDescribeImages:      {5, 1000},
+	opDescribeSGs:         {5, 1000},
+	opDescribeENIs:        {5, 1000},
+	opDescribeEndpoints:   {1, 1000},
+	opDescribeLBs:         {1, 400},
+	opDescribeTGs:         {1, 400},
+	opDescribeCaches:      {20, 100},
+	opListTables:          {1, 100},
+	opDescribeLogGroups:   {1, 50},
 }
 
 // point is one datapoint of a canned metric series.
@@ -91,6 +117,18 @@ type fakeAWS struct {
 	functions   []lambdatypes.FunctionConfiguration
 	dbInstances []rdstypes.DBInstance
 
+	snapshots      []ec2types.Snapshot
+	images         []ec2types.Image
+	securityGroups []ec2types.SecurityGroup
+	interfaces     []ec2types.NetworkInterface
+	vpcEndpoints   []ec2types.VpcEndpoint
+	loadBalancers  []elbtypes.LoadBalancer
+	targetGroups   []elbtypes.TargetGroup
+	targetHealth   map[string][]elbtypes.TargetHealthDescription // by target group ARN
+	cacheClusters  []ectypes.CacheCluster
+	tables         []ddbtypes.TableDescription
+	logGroups      []logstypes.LogGroup
+
 	series     map[string][]point            // by cwbatch.Query.Key()
 	status     map[string]cwtypes.StatusCode // final status override by query key
 	unanswered map[string]bool               // queries the fake leaves out of its answer
@@ -112,14 +150,18 @@ type fakeAWS struct {
 }
 
 var (
-	_ checks.EC2API    = (*fakeAWS)(nil)
-	_ checks.LambdaAPI = (*fakeAWS)(nil)
-	_ checks.RDSAPI    = (*fakeAWS)(nil)
-	_ cwbatch.API      = (*fakeAWS)(nil)
+	_ checks.EC2API         = (*fakeAWS)(nil)
+	_ checks.LambdaAPI      = (*fakeAWS)(nil)
+	_ checks.RDSAPI         = (*fakeAWS)(nil)
+	_ checks.ELBv2API       = (*fakeAWS)(nil)
+	_ checks.ElastiCacheAPI = (*fakeAWS)(nil)
+	_ checks.DynamoDBAPI    = (*fakeAWS)(nil)
+	_ checks.LogsAPI        = (*fakeAWS)(nil)
+	_ cwbatch.API           = (*fakeAWS)(nil)
 )
 
 func (f *fakeAWS) clients() checks.Clients {
-	return checks.Clients{EC2: f, Lambda: f, RDS: f, CloudWatch: f}
+	return checks.Clients{EC2: f, Lambda: f, RDS: f, ELBv2: f, ElastiCache: f, DynamoDB: f, Logs: f, CloudWatch: f}
 }
 
 // set cans the series of q.

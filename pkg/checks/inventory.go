@@ -9,8 +9,12 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -26,6 +30,11 @@ type EC2API interface {
 	ec2.DescribeVolumesAPIClient
 	ec2.DescribeNatGatewaysAPIClient
 	ec2.DescribeRouteTablesAPIClient
+	ec2.DescribeSnapshotsAPIClient
+	ec2.DescribeImagesAPIClient
+	ec2.DescribeSecurityGroupsAPIClient
+	ec2.DescribeNetworkInterfacesAPIClient
+	ec2.DescribeVpcEndpointsAPIClient
 	DescribeAddresses(context.Context, *ec2.DescribeAddressesInput, ...func(*ec2.Options)) (*ec2.DescribeAddressesOutput, error)
 }
 
@@ -47,10 +56,14 @@ var (
 
 // Clients are the API clients of one account and region.
 type Clients struct {
-	EC2        EC2API
-	Lambda     LambdaAPI
-	RDS        RDSAPI
-	CloudWatch cwbatch.API
+	EC2         EC2API
+	Lambda      LambdaAPI
+	RDS         RDSAPI
+	ELBv2       ELBv2API
+	ElastiCache ElastiCacheAPI
+	DynamoDB    DynamoDBAPI
+	Logs        LogsAPI
+	CloudWatch  cwbatch.API
 }
 
 // Largest page sizes each API accepts: fewer pages, fewer calls.
@@ -83,6 +96,19 @@ type Inventory struct {
 	routeTables memo[[]ec2types.RouteTable]
 	functions   memo[[]lambdatypes.FunctionConfiguration]
 	dbInstances memo[[]rdstypes.DBInstance]
+
+	snapshots      memo[[]ec2types.Snapshot]
+	images         memo[[]ec2types.Image]
+	securityGroups memo[[]ec2types.SecurityGroup]
+	interfaces     memo[[]ec2types.NetworkInterface]
+	vpcEndpoints   memo[[]ec2types.VpcEndpoint]
+	loadBalancers  memo[[]elbtypes.LoadBalancer]
+	targetGroups   memo[[]elbtypes.TargetGroup]
+	targetHealth   keyed[[]elbtypes.TargetHealthDescription]
+	cacheClusters  memo[[]ectypes.CacheCluster]
+	tableNames     memo[[]string]
+	tables         keyed[*ddbtypes.TableDescription]
+	logGroups      memo[[]logstypes.LogGroup]
 }
 
 // NewInventory returns an empty inventory over c.

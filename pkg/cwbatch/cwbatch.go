@@ -88,6 +88,32 @@ func NATGateway(metric, stat, natGatewayID string) Query {
 	return single("AWS/NATGateway", metric, stat, "NatGatewayId", natGatewayID)
 }
 
+// ApplicationELB builds a query on an Application Load Balancer metric
+// (AWS/ApplicationELB, dimension LoadBalancer = "app/<name>/<id>", the tail
+// of the load balancer's ARN).
+func ApplicationELB(metric, stat, lbDimension string) Query {
+	return single("AWS/ApplicationELB", metric, stat, "LoadBalancer", lbDimension)
+}
+
+// NetworkELB builds a query on a Network Load Balancer metric (AWS/NetworkELB,
+// dimension LoadBalancer = "net/<name>/<id>").
+func NetworkELB(metric, stat, lbDimension string) Query {
+	return single("AWS/NetworkELB", metric, stat, "LoadBalancer", lbDimension)
+}
+
+// DynamoDB builds a query on a table metric (AWS/DynamoDB, dimension TableName).
+func DynamoDB(metric, stat, table string) Query {
+	return single("AWS/DynamoDB", metric, stat, "TableName", table)
+}
+
+// PrivateLinkEndpoint builds a query on an interface endpoint metric
+// (AWS/PrivateLinkEndpoints) with its full dimension set, which is how the
+// metric is published.
+func PrivateLinkEndpoint(metric, stat, endpointID, endpointType, serviceName, vpcID string) Query {
+	return Query{Namespace: "AWS/PrivateLinkEndpoints", Metric: metric, Stat: stat, Dimensions: []Dimension{
+		{"VPC Endpoint Id", endpointID}, {"Endpoint Type", endpointType}, {"Service Name", serviceName}, {"VPC Id", vpcID}}}
+}
+
 // Series is what CloudWatch returned for one query, oldest datapoint first.
 // Complete is false when CloudWatch reported PartialData, InternalError or
 // Forbidden for the query after its last page: such a series must not be read

@@ -24,14 +24,21 @@ type Table struct {
 
 // Regional holds one region's prices.
 type Regional struct {
-	EC2                    map[string]float64 `json:"ec2"` // instance type -> $/hour
-	RDS                    map[string]float64 `json:"rds"` // DB instance class -> $/hour, single-AZ
-	RDSStorageGBMonth      float64            `json:"rdsStorageGbMonth"`
-	EBSGBMonth             map[string]float64 `json:"ebsGbMonth"`             // volume type -> $/GB-month
-	EBSIOPSMonth           map[string]float64 `json:"ebsIopsMonth"`           // volume type -> $/provisioned IOPS-month
-	EBSThroughputMBpsMonth map[string]float64 `json:"ebsThroughputMbpsMonth"` // volume type -> $/MBps-month
-	PublicIPv4Hour         float64            `json:"publicIpv4Hour"`
-	NATGatewayHour         float64            `json:"natGatewayHour"`
+	EC2                     map[string]float64 `json:"ec2"` // instance type -> $/hour
+	RDS                     map[string]float64 `json:"rds"` // DB instance class -> $/hour, single-AZ
+	RDSStorageGBMonth       float64            `json:"rdsStorageGbMonth"`
+	EBSGBMonth              map[string]float64 `json:"ebsGbMonth"`             // volume type -> $/GB-month
+	EBSIOPSMonth            map[string]float64 `json:"ebsIopsMonth"`           // volume type -> $/provisioned IOPS-month
+	EBSThroughputMBpsMonth  map[string]float64 `json:"ebsThroughputMbpsMonth"` // volume type -> $/MBps-month
+	PublicIPv4Hour          float64            `json:"publicIpv4Hour"`
+	NATGatewayHour          float64            `json:"natGatewayHour"`
+	EBSSnapshotGBMonth      float64            `json:"ebsSnapshotGbMonth"`
+	LoadBalancerHour        map[string]float64 `json:"loadBalancerHour"` // type (application, network, gateway) -> $/hour
+	InterfaceEndpointAZHour float64            `json:"interfaceEndpointAzHour"`
+	ElastiCache             map[string]float64 `json:"elasticache"` // node type -> $/hour
+	DynamoDBWCUHour         float64            `json:"dynamodbWcuHour"`
+	DynamoDBRCUHour         float64            `json:"dynamodbRcuHour"`
+	LogsStorageGBMonth      float64            `json:"logsStorageGbMonth"`
 }
 
 var (
@@ -142,4 +149,65 @@ func (t *Table) NATGateway(region string) (float64, bool) {
 		return 0, false
 	}
 	return p.NATGatewayHour * t.HoursPerMonth, true
+}
+
+// EBSSnapshot is the monthly storage cost of a snapshot of sizeGB (its
+// source volume's size: an upper bound, snapshots being incremental).
+func (t *Table) EBSSnapshot(region string, sizeGB int32) (float64, bool) {
+	p, ok := t.region(region)
+	if !ok || p.EBSSnapshotGBMonth == 0 {
+		return 0, false
+	}
+	return float64(sizeGB) * p.EBSSnapshotGBMonth, true
+}
+
+// LoadBalancer is the monthly hourly charge of a load balancer of the given
+// type (application, network, gateway), without capacity units (an idle
+// one uses none).
+func (t *Table) LoadBalancer(region, lbType string) (float64, bool) {
+	p, ok := t.region(region)
+	if !ok {
+		return 0, false
+	}
+	h, ok := p.LoadBalancerHour[lbType]
+	return h * t.HoursPerMonth, ok
+}
+
+// InterfaceEndpoint is the monthly charge of an interface VPC endpoint in
+// azs Availability Zones, without data processing.
+func (t *Table) InterfaceEndpoint(region string, azs int) (float64, bool) {
+	p, ok := t.region(region)
+	if !ok || p.InterfaceEndpointAZHour == 0 || azs < 1 {
+		return 0, false
+	}
+	return float64(azs) * p.InterfaceEndpointAZHour * t.HoursPerMonth, true
+}
+
+// CacheNodes is the monthly charge of nodes ElastiCache nodes of a type.
+func (t *Table) CacheNodes(region, nodeType string, nodes int32) (float64, bool) {
+	p, ok := t.region(region)
+	if !ok {
+		return 0, false
+	}
+	h, ok := p.ElastiCache[nodeType]
+	return h * float64(nodes) * t.HoursPerMonth, ok
+}
+
+// DynamoDBProvisioned is the monthly charge of provisioned read and write
+// capacity units.
+func (t *Table) DynamoDBProvisioned(region string, rcu, wcu int64) (float64, bool) {
+	p, ok := t.region(region)
+	if !ok || p.DynamoDBWCUHour == 0 || p.DynamoDBRCUHour == 0 {
+		return 0, false
+	}
+	return (float64(rcu)*p.DynamoDBRCUHour + float64(wcu)*p.DynamoDBWCUHour) * t.HoursPerMonth, true
+}
+
+// LogsStorage is the monthly cost of storing bytes in CloudWatch Logs.
+func (t *Table) LogsStorage(region string, bytes int64) (float64, bool) {
+	p, ok := t.region(region)
+	if !ok || p.LogsStorageGBMonth == 0 {
+		return 0, false
+	}
+	return float64(bytes) / (1 << 30) * p.LogsStorageGBMonth, true
 }

@@ -48,7 +48,7 @@ func (p *Pair) Calls() map[string]int { return p.calls.Snapshot() }
 // APIClients returns the pair itself as every client: raw, with no SDK
 // retries in between.
 func (p *Pair) APIClients() checks.Clients {
-	return checks.Clients{EC2: p, Lambda: p, RDS: p, CloudWatch: p}
+	return checks.Clients{EC2: p, Lambda: p, RDS: p, ELBv2: p, ElastiCache: p, DynamoDB: p, Logs: p, CloudWatch: p}
 }
 
 func (p *Pair) float() float64 {

@@ -5,7 +5,11 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticache"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go/middleware"
@@ -53,6 +57,30 @@ func (p *Pair) serve(ctx context.Context, params any) (any, error) {
 		return p.DescribeDBInstances(ctx, in)
 	case *cloudwatch.GetMetricDataInput:
 		return p.GetMetricData(ctx, in)
+	case *ec2.DescribeSnapshotsInput:
+		return p.DescribeSnapshots(ctx, in)
+	case *ec2.DescribeImagesInput:
+		return p.DescribeImages(ctx, in)
+	case *ec2.DescribeSecurityGroupsInput:
+		return p.DescribeSecurityGroups(ctx, in)
+	case *ec2.DescribeNetworkInterfacesInput:
+		return p.DescribeNetworkInterfaces(ctx, in)
+	case *ec2.DescribeVpcEndpointsInput:
+		return p.DescribeVpcEndpoints(ctx, in)
+	case *elb.DescribeLoadBalancersInput:
+		return p.DescribeLoadBalancers(ctx, in)
+	case *elb.DescribeTargetGroupsInput:
+		return p.DescribeTargetGroups(ctx, in)
+	case *elb.DescribeTargetHealthInput:
+		return p.DescribeTargetHealth(ctx, in)
+	case *elasticache.DescribeCacheClustersInput:
+		return p.DescribeCacheClusters(ctx, in)
+	case *dynamodb.ListTablesInput:
+		return p.ListTables(ctx, in)
+	case *dynamodb.DescribeTableInput:
+		return p.DescribeTable(ctx, in)
+	case *cloudwatchlogs.DescribeLogGroupsInput:
+		return p.DescribeLogGroups(ctx, in)
 	}
 	return nil, fmt.Errorf("sim: operation with input %T is not simulated", params)
 }

@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	ectypes "github.com/aws/aws-sdk-go-v2/service/elasticache/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 )
@@ -31,8 +35,21 @@ type world struct {
 	routeTables []ec2types.RouteTable
 	functions   []lambdatypes.FunctionConfiguration
 	dbInstances []rdstypes.DBInstance
-	series      map[string]profile // seriesKey(namespace, metric, dimension value)
-	truth       []Expected
+
+	snapshots      []ec2types.Snapshot
+	images         []ec2types.Image
+	securityGroups []ec2types.SecurityGroup
+	interfaces     []ec2types.NetworkInterface
+	vpcEndpoints   []ec2types.VpcEndpoint
+	loadBalancers  []elbtypes.LoadBalancer
+	targetGroups   []elbtypes.TargetGroup
+	targetHealth   map[string][]elbtypes.TargetHealthDescription // by target group ARN
+	cacheClusters  []ectypes.CacheCluster
+	tables         []ddbtypes.TableDescription
+	logGroups      []logstypes.LogGroup
+
+	series map[string]profile // seriesKey(namespace, metric, dimension value)
+	truth  []Expected
 }
 
 func seriesKey(namespace, metric, dim string) string { return namespace + "|" + metric + "|" + dim }
@@ -145,7 +162,7 @@ var (
 
 // generate builds the world of one pair from the seed alone.
 func generate(cfg Config, account, region string) world {
-	w := world{series: map[string]profile{}}
+	w := world{series: map[string]profile{}, targetHealth: map[string][]elbtypes.TargetHealthDescription{}}
 	g := &gen{rng: rand.New(rand.NewPCG(cfg.Seed, hash64("world", account, region))), now: cfg.Now, account: account, region: region, w: &w}
 	n := cfg.Resources
 	g.instances(g.count(n, 0.30))
