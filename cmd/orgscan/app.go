@@ -34,7 +34,9 @@ Usage:
   orgscan run [flags]      scan AWS (or --simulate a simulated organization)
   orgscan findings         open findings of the latest state, most expensive first
   orgscan query "SQL"      SQL over the run history (DuckDB; --named NAME, --list)
-  orgscan checks [--json]  list the checks
+  orgscan checks [--json|--markdown]  list the checks
+  orgscan iam-policy       the member role's least-privilege policy
+  orgscan pricing refresh  rebuild the price table from the AWS Price List API
   orgscan help             this text
 
 Run 'orgscan COMMAND -h' for a command's flags.
@@ -57,11 +59,15 @@ func (a *App) Main(ctx context.Context, args []string) int {
 		err = a.query(ctx, rest)
 	case "findings":
 		err = a.findings(ctx, rest)
+	case "pricing":
+		err = a.pricing(ctx, rest)
+	case "iam-policy":
+		err = a.iamPolicy(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.Stdout, topUsage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q (commands: run, findings, query, checks, help)", cmd)
+		err = usagef("unknown command %q (commands: run, findings, query, checks, iam-policy, pricing, help)", cmd)
 		prefix = "orgscan"
 	}
 	if err == nil {

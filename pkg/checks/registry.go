@@ -7,14 +7,27 @@ import (
 )
 
 // registry is every check orgscan runs, in report order. Registering a check
-// is one line here.
-var registry = []Check{
-	EC2IdleInstance,
-	EBSUnattachedVolume,
-	EC2UnassociatedEIP,
-	VPCIdleNATGateway,
-	LambdaUnusedFunction,
-	RDSIdleInstance,
+// is one line in its group's list.
+var registry = concat(
+	[]Check{
+		EC2IdleInstance,
+		EBSUnattachedVolume,
+		EC2UnassociatedEIP,
+		VPCIdleNATGateway,
+		LambdaUnusedFunction,
+		RDSIdleInstance,
+	},
+	ec2Checks,
+	elbChecks,
+	dataChecks,
+)
+
+func concat(groups ...[]Check) []Check {
+	var out []Check
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
 }
 
 // All returns every registered check. The slice is a copy.

@@ -171,6 +171,9 @@ func generate(cfg Config, account, region string) world {
 	g.natGateways(g.count(n, 0.04))
 	g.functions(g.count(n, 0.20))
 	g.dbInstances(g.count(n, 0.08))
+	g.genEC2More(n)
+	g.genELB(n)
+	g.genData(n)
 	for d := 1; d <= cfg.Day; d++ {
 		g.churn(cfg, d)
 	}
@@ -208,6 +211,9 @@ func (g *gen) churn(cfg Config, d int) {
 	})
 	w.functions = slices.DeleteFunc(w.functions, func(f lambdatypes.FunctionConfiguration) bool { return del(aws.ToString(f.FunctionName)) })
 	w.dbInstances = slices.DeleteFunc(w.dbInstances, func(db rdstypes.DBInstance) bool { return del(aws.ToString(db.DBInstanceIdentifier)) })
+	g.churnEC2More(del)
+	g.churnELB(del)
+	g.churnData(del)
 	w.truth = slices.DeleteFunc(w.truth, func(e Expected) bool { return gone[e.ResourceID] })
 	n := cfg.Resources
 	g.instances(g.count(n, 0.30*addShare))
@@ -216,6 +222,12 @@ func (g *gen) churn(cfg Config, d int) {
 	g.natGateways(g.count(n, 0.04*addShare))
 	g.functions(g.count(n, 0.20*addShare))
 	g.dbInstances(g.count(n, 0.08*addShare))
+	// New resources of the other groups come from their generators too,
+	// at the day's small share.
+	m := max(1, int(float64(n)*addShare))
+	g.genEC2More(m)
+	g.genELB(m)
+	g.genData(m)
 }
 
 func (g *gen) instances(n int) {

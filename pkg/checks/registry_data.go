@@ -1,0 +1,4 @@
+package checks
+
+// dataChecks are the ElastiCache, DynamoDB and CloudWatch Logs checks.
+var dataChecks = []Check{}

@@ -1,0 +1,4 @@
+package checks
+
+// elbChecks are the Elastic Load Balancing checks.
+var elbChecks = []Check{}
