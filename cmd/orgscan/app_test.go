@@ -60,6 +60,9 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"run", "--organizational-units", "ou-abcd-12345678"}, "--organizational-units needs --org"},
 		{[]string{"run", "--org", "--organizational-units", "ou-1"}, `"ou-1"`},
 		{[]string{"frobnicate"}, `"frobnicate"`},
+		{[]string{"run", "--simulate", "--config", "../../pkg/config/testdata/bad-type.yaml"}, `bad-type.yaml:4: checks.ec2-idle-instance.params.cpuPercent: must be a number, got "five"`},
+		{[]string{"run", "--simulate", "--config", "../../pkg/config/testdata/unknown-check.yaml"}, "checks.ec2-idle-instnce: unknown check"},
+		{[]string{"run", "--simulate", "--config", "no-such-file.yaml"}, "no-such-file.yaml"},
 		{[]string{"checks", "--yaml"}, "yaml"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/config"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
@@ -41,7 +42,7 @@ type runFlags struct {
 	jsonOut, quiet, verbose           bool
 	profile, roleName, externalID     string
 	org                               bool
-	ous, asOf                         string
+	ous, asOf, configFile             string
 }
 
 func (a *App) runFlagSet(f *runFlags) *flag.FlagSet {
@@ -52,6 +53,7 @@ func (a *App) runFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.ous, "organizational-units", "", "with --org: only accounts under these OUs or roots, recursively (comma list)")
 	fs.StringVar(&f.roleName, "role-name", "", "role to assume in each scanned account (default: scan the caller's own account with its credentials)")
 	fs.StringVar(&f.externalID, "external-id", "", "sts:ExternalId the member roles require")
+	fs.StringVar(&f.configFile, "config", "", "configuration file (YAML or JSON): per-check thresholds and exclusions")
 	fs.StringVar(&f.asOf, "as-of", "", "judge resources as of this RFC 3339 time instead of now (emulators, reproducible re-evaluation)")
 	fs.BoolVar(&f.simulate, "simulate", false, "scan a simulated organization (no AWS account, no network)")
 	fs.IntVar(&f.simAccounts, "sim-accounts", 25, "simulated member accounts")
@@ -123,6 +125,13 @@ func (a *App) run(ctx context.Context, args []string) error {
 	}
 	if f.lookbackDays < 0 {
 		return usagef("--lookback-days %d: must be positive", f.lookbackDays)
+	}
+	if f.configFile != "" {
+		cfg, err := config.Load(f.configFile)
+		if err != nil {
+			return usagef("--config: %v", err)
+		}
+		req.Params, req.Exclusions = cfg.Params, cfg.Exclusions
 	}
 	if err := req.Validate(); err != nil {
 		return requestUsage(err)
@@ -273,7 +282,7 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 	fmt.Fprintf(w, "\norgscan run %s\n", s.RunID)
 	fmt.Fprintf(w, "scanned %d pairs (%d accounts × %d regions) in %s, %.0f pairs/s\n", s.Pairs, s.Accounts, s.Regions, dur.Round(time.Millisecond), rate)
 	fmt.Fprintf(w, "pairs: %d ok, %d partial, %d failed\n", s.PairsOK, s.PairsPartial, s.PairsFailed)
-	fmt.Fprintf(w, "findings: %d open, %d new since the previous state, %d resolved (%d state items written)\n\n", s.Findings, s.New, s.Resolved, s.StateItemsWritten)
+	fmt.Fprintf(w, "findings: %d open, %d new since the previous state, %d resolved, %d suppressed (%d state items written)\n\n", s.Findings, s.New, s.Resolved, s.Suppressed, s.StateItemsWritten)
 
 	nameW := len("total")
 	for _, c := range s.ByCheck {

@@ -52,6 +52,8 @@ type Finding struct {
 	FirstSeen      time.Time          `json:"firstSeen"`
 	LastSeen       time.Time          `json:"lastSeen"`
 	Status         Status             `json:"status"`
+	// SuppressedBy says why a suppressed finding is suppressed.
+	SuppressedBy string `json:"suppressedBy,omitempty"`
 	// OpenedRunID is the run that last opened the finding (first saw it, or
 	// saw it again after it was resolved).
 	OpenedRunID string `json:"openedRunId,omitempty"`

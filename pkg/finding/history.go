@@ -62,7 +62,7 @@ func Merge(runID string, at time.Time, prev, cur []Finding, scanned Scanned) (ch
 			changed = append(changed, f)
 		}
 		state = append(state, f)
-		if f.OpenedRunID == runID {
+		if f.OpenedRunID == runID && f.Status != Suppressed {
 			st.New++
 		}
 	}

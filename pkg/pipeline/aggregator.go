@@ -75,9 +75,11 @@ type RunSummary struct {
 	// counts the rest, which are in the run's pairs.jsonl (PairsKey).
 	Problems        []PairProblem `json:"problems,omitempty"`
 	ProblemsOmitted int           `json:"problemsOmitted,omitempty"`
-	// Findings are the open findings this run saw; New of them were opened
+	// Findings are the open findings this run saw (Suppressed ones are
+	// counted apart and left out of every total); New of them were opened
 	// by it; Resolved findings were open before and found gone by it.
 	Findings           int            `json:"findings"`
+	Suppressed         int            `json:"suppressed"`
 	New                int            `json:"new"`
 	Resolved           int            `json:"resolved"`
 	MonthlyCostUSD     float64        `json:"monthlyCostUsd"`
@@ -174,6 +176,10 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 				}
 				if err := enc.Encode(&f); err != nil {
 					return err
+				}
+				if f.Status == finding.Suppressed {
+					sum.Suppressed++
+					continue
 				}
 				t := byCheck[f.CheckID]
 				if t == nil {

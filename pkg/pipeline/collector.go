@@ -138,6 +138,7 @@ func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
 			Reason: j.Verdict.Reason, Evidence: j.Verdict.Evidence, MonthlyCostUSD: j.Verdict.MonthlyCostUSD,
 			Tags: j.Resource.Tags, FirstSeen: now, LastSeen: now, Status: finding.Open,
 		})
+		finding.Suppress(&fs[len(fs)-1], item.Exclusions)
 	}
 	if len(fs) > 0 {
 		key := ChunkKey(item.RunID, item.AccountID, item.Region)

@@ -112,7 +112,7 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 	for _, a := range accounts {
 		for _, r := range regions {
 			item := WorkItem{RunID: runID, AccountID: a.ID, AccountName: a.Name, Region: r, Checks: ids,
-				LookbackDays: req.LookbackDays, Params: req.Params}
+				LookbackDays: req.LookbackDays, Params: req.Params, Exclusions: req.Exclusions}
 			if role := cmp.Or(req.RoleName, d.DefaultRoleName); role != "" {
 				item.RoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(r), a.ID, role)
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -419,5 +420,54 @@ func TestLocalRejectsZeroConcurrency(t *testing.T) {
 	var ir *pipeline.InvalidRequestError
 	if !errors.As(err, &ir) || ir.Field != "concurrency" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A resource tagged orgscan:ignore=ec2-idle-instance is reported suppressed
+// for that check only, and suppressed findings stay out of the totals; a
+// configured exclusion suppresses what it matches.
+func TestSuppression(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 1, Accounts: 25})
+	dir := t.TempDir()
+	sum, err := newLocal(t, org, dir, 4).Run(context.Background(), pipeline.RunRequest{
+		Exclusions: []finding.Exclusion{{Checks: []string{"rds-idle-instance"}, Tags: map[string]string{"team": "data"}, Reason: "data team keeps its databases"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tagged, otherCheck, excluded, open int
+	var openCost float64
+	for _, f := range readFindings(t, dir, sum) {
+		ignore := f.Tags[finding.IgnoreTag]
+		switch {
+		case f.CheckID == "ec2-idle-instance" && ignore == "ec2-idle-instance":
+			tagged++
+			if f.Status != finding.Suppressed || !strings.Contains(f.SuppressedBy, "orgscan:ignore") {
+				t.Fatalf("tagged instance not suppressed: %+v", f)
+			}
+		case ignore != "":
+			otherCheck++
+			if f.Status != finding.Open {
+				t.Fatalf("%s finding suppressed by a tag naming another check: %+v", f.CheckID, f)
+			}
+		case f.CheckID == "rds-idle-instance":
+			excluded++
+			if f.Status != finding.Suppressed || !strings.Contains(f.SuppressedBy, "data team") {
+				t.Fatalf("excluded DB not suppressed: %+v", f)
+			}
+		}
+		if f.Status == finding.Open {
+			open++
+			if f.MonthlyCostUSD != nil {
+				openCost += *f.MonthlyCostUSD
+			}
+		}
+	}
+	if tagged == 0 || otherCheck == 0 || excluded == 0 {
+		t.Fatalf("the simulator should tag some idle instances (%d) and other resources (%d), and have data-team DBs (%d)", tagged, otherCheck, excluded)
+	}
+	if sum.Suppressed != tagged+excluded || sum.Findings != open || math.Abs(sum.MonthlyCostUSD-openCost) > 0.01 {
+		t.Fatalf("summary: %d open (want %d), %d suppressed (want %d), $%.2f (want $%.2f)", sum.Findings, open, sum.Suppressed, tagged+excluded, sum.MonthlyCostUSD, openCost)
 	}
 }

@@ -41,6 +41,9 @@ var (
 // ValidAccountID reports whether s is a 12-digit AWS account ID.
 func ValidAccountID(s string) bool { return accountIDRe.MatchString(s) }
 
+// ValidRegion reports whether s looks like an AWS region name.
+func ValidRegion(s string) bool { return regionRe.MatchString(s) }
+
 // DecodeRunRequest parses a run request from JSON, rejecting unknown fields
 // and trailing data, and validates it.
 func DecodeRunRequest(b []byte) (RunRequest, error) {
@@ -64,7 +67,7 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 	var p plain
 	if err := dec.Decode(&p); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return &InvalidRequestError{Field: strings.Trim(f, `"`), Reason: "is not a run request field (known: runId, accounts, excludeAccounts, organizationalUnits, regions, checks, roleName, lookbackDays, params)"}
+			return &InvalidRequestError{Field: strings.Trim(f, `"`), Reason: "is not a run request field (known: runId, accounts, excludeAccounts, organizationalUnits, regions, checks, roleName, lookbackDays, params, exclusions)"}
 		}
 		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
 	}
@@ -123,6 +126,16 @@ func (r RunRequest) Validate() error {
 	}
 	if _, err := checks.Configure(selected, r.Params, r.LookbackDays); err != nil {
 		return &InvalidRequestError{Field: "params", Reason: err.Error()}
+	}
+	for i, e := range r.Exclusions {
+		if err := e.Validate(); err != nil {
+			return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d]", i), Reason: err.Error()}
+		}
+		for _, id := range e.Checks {
+			if _, ok := checks.Lookup(id); !ok {
+				return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d].checks", i), Value: id, Reason: "is not a registered check"}
+			}
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/finding"
 )
 
 // Account is an AWS account to scan.
@@ -47,6 +48,9 @@ type RunRequest struct {
 	RoleName            string                        `json:"roleName,omitempty"`
 	LookbackDays        int                           `json:"lookbackDays,omitempty"`
 	Params              map[string]map[string]float64 `json:"params,omitempty"`
+	// Exclusions mark the findings they match suppressed (see the
+	// configuration file).
+	Exclusions []finding.Exclusion `json:"exclusions,omitempty"`
 }
 
 // WorkItem is one account × region to scan: one line of the run manifest.
@@ -60,6 +64,7 @@ type WorkItem struct {
 	// LookbackDays and Params carry the request's overrides to the collector.
 	LookbackDays int                           `json:"lookbackDays,omitempty"`
 	Params       map[string]map[string]float64 `json:"params,omitempty"`
+	Exclusions   []finding.Exclusion           `json:"exclusions,omitempty"`
 }
 
 // PairStatus is how the scan of one pair ended.

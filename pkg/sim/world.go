@@ -142,6 +142,18 @@ func (g *gen) put(namespace, metric, dim string, p profile) {
 
 func (g *gen) expect(check, id string) { g.w.truth = append(g.w.truth, Expected{check, id}) }
 
+// ignoreShare of some wasteful resources carry an orgscan:ignore tag, as
+// teams tag what they keep on purpose. Drawn from the ID's hash, not the
+// generator's stream, so the rest of the world does not move.
+const ignoreShare = 0.1
+
+func (g *gen) ignoreTag(id, checks string) []ec2types.Tag {
+	if unit(hash64("ignore", id)) >= ignoreShare {
+		return nil
+	}
+	return []ec2types.Tag{{Key: aws.String("orgscan:ignore"), Value: aws.String(checks)}}
+}
+
 // spikeDay is inside every lookback of 3 days or more: near-miss resources
 // do their one bit of work there.
 func (g *gen) spikeDay() time.Time { return g.now.UTC().Truncate(day).Add(-3 * day) }
@@ -241,10 +253,12 @@ func (g *gen) instances(n int) {
 		idleCPU := profile{base: 0.2, spread: 2.8}
 		idleNet := profile{base: 1e4, spread: 1e6}
 		cpu, netIn, netOut := busyCPU, busyNet, busyNet
+		var ignored []ec2types.Tag
 		switch g.pick(0.62, 0.15, 0.08, 0.03, 0.05, 0.07) {
 		case 1: // idle
 			cpu, netIn, netOut = idleCPU, idleNet, idleNet
 			g.expect("ec2-idle-instance", id)
+			ignored = g.ignoreTag(id, "ec2-idle-instance")
 		case 2: // near miss: idle but for one day over a threshold
 			cpu, netIn, netOut = idleCPU, idleNet, idleNet
 			if g.rng.IntN(2) == 0 {
@@ -271,7 +285,7 @@ func (g *gen) instances(n int) {
 		g.put("AWS/EC2", "NetworkOut", id, netOut)
 		g.w.instances = append(g.w.instances, ec2types.Instance{
 			InstanceId: aws.String(id), InstanceType: typ, LaunchTime: aws.Time(launched),
-			State: &ec2types.InstanceState{Name: state}, Tags: g.tags("app"),
+			State: &ec2types.InstanceState{Name: state}, Tags: append(g.tags("app"), ignored...),
 		})
 	}
 }
@@ -298,6 +312,8 @@ func (g *gen) volumes(n int) {
 		case 1:
 			v.State = ec2types.VolumeStateAvailable
 			g.expect("ebs-unattached-volume", id)
+			// A tag that names another check suppresses nothing here.
+			v.Tags = append(v.Tags, g.ignoreTag(id, "ec2-idle-instance")...)
 		case 2: // exactly the minimum age
 			v.State = ec2types.VolumeStateAvailable
 			v.CreateTime = aws.Time(g.now.Add(-7 * day))
