@@ -6,7 +6,7 @@ FUNCTIONS := dispatcher collector aggregator
 # The Lambda runtime interface emulator, for the functions' runtime test.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all build cli functions tools moto demo test lint vet fmt-check staticcheck unit bench clean deps
+.PHONY: all build cli functions tools moto docs demo test lint vet fmt-check staticcheck unit bench clean deps
 
 all: build
 
@@ -81,6 +81,11 @@ bench: cli
 		--concurrency 128 --quiet --data $$tmp
 	$(GO) run ./internal/benchmarks/aggregate
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+# Regenerate docs/checks.md and docs/iam-policy.json from the check registry
+# (a test fails when they are stale).
+docs:
+	$(GO) test ./pkg/checks/ -run TestGeneratedDocsAreCurrent -update
 
 clean:
 	rm -rf bin dist $(DATA) $(DEMO_DATA)

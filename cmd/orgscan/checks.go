@@ -29,9 +29,10 @@ func (a *App) checks(args []string) error {
 	fs := flag.NewFlagSet("orgscan checks", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print the checks as JSON")
+	asMarkdown := fs.Bool("markdown", false, "print the catalogue as Markdown (docs/checks.md)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(a.Stdout, "Usage: orgscan checks [--json]")
+			fmt.Fprintln(a.Stdout, "Usage: orgscan checks [--json|--markdown]")
 			return errHelp
 		}
 		return usagef("%v", err)
@@ -40,6 +41,10 @@ func (a *App) checks(args []string) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	all := checks.All()
+	if *asMarkdown {
+		_, err := io.WriteString(a.Stdout, checks.Markdown(all))
+		return err
+	}
 	if *asJSON {
 		infos := make([]checkInfo, len(all))
 		for i, c := range all {

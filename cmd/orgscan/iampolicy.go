@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,28 +24,6 @@ func (a *App) iamPolicy(args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	b, err := IAMPolicy(checks.All())
-	if err != nil {
-		return err
-	}
-	_, err = a.Stdout.Write(b)
+	_, err := a.Stdout.Write(checks.Policy(checks.All()))
 	return err
-}
-
-// IAMPolicy renders the least-privilege policy of cs as indented JSON.
-func IAMPolicy(cs []checks.Check) ([]byte, error) {
-	policy := map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{{
-			"Sid":      "OrgScanReadOnly",
-			"Effect":   "Allow",
-			"Action":   checks.Actions(cs),
-			"Resource": "*",
-		}},
-	}
-	b, err := json.MarshalIndent(policy, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }

@@ -45,12 +45,9 @@ func selectUnattachedVolumes(ctx context.Context, inv *Inventory, env Env) ([]Ca
 		if !oldEnough(created, env.Now, int(env.Params["minAgeDays"])) {
 			continue
 		}
-		id := aws.ToString(v.VolumeId)
-		tags := ec2Tags(v.Tags)
 		out = append(out, Candidate{
-			Resource: Resource{Type: "AWS::EC2::Volume", ID: id, ARN: ec2ARN(env, "volume", id), Name: nameTag(tags),
-				State: string(v.State), Created: created, Tags: tags},
-			Data: v,
+			Resource: volumeResource(env, v),
+			Data:     v,
 		})
 	}
 	return out, nil

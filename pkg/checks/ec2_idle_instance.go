@@ -59,10 +59,8 @@ func selectIdleInstances(ctx context.Context, inv *Inventory, env Env) ([]Candid
 			continue
 		}
 		id := aws.ToString(in.InstanceId)
-		tags := ec2Tags(in.Tags)
 		out = append(out, Candidate{
-			Resource: Resource{Type: "AWS::EC2::Instance", ID: id, ARN: ec2ARN(env, "instance", id), Name: nameTag(tags),
-				State: string(in.State.Name), Created: launched, Tags: tags},
+			Resource: instanceResource(env, in),
 			Queries: map[string]cwbatch.Query{
 				"cpu":    cwbatch.EC2("CPUUtilization", "Average", id),
 				"netIn":  cwbatch.EC2("NetworkIn", "Sum", id),

@@ -32,21 +32,14 @@ func selectUnassociatedEIPs(ctx context.Context, inv *Inventory, env Env) ([]Can
 	}
 	var out []Candidate
 	for _, a := range addrs {
-		// An empty element is no association (some endpoints send <instanceId/>).
-		if aws.ToString(a.AssociationId) != "" || aws.ToString(a.NetworkInterfaceId) != "" || aws.ToString(a.InstanceId) != "" {
+		// An empty element is no association (some endpoints send
+		// <instanceId/>); addressResource says "unassociated" only when all
+		// three are empty.
+		r := addressResource(env, a)
+		if r.State != "unassociated" {
 			continue
 		}
-		// EC2-Classic addresses had no allocation ID; the IP is their identity.
-		id := aws.ToString(a.AllocationId)
-		if id == "" {
-			id = aws.ToString(a.PublicIp)
-		}
-		tags := ec2Tags(a.Tags)
-		out = append(out, Candidate{
-			Resource: Resource{Type: "AWS::EC2::EIP", ID: id, ARN: ec2ARN(env, "elastic-ip", id), Name: nameTag(tags),
-				State: "unassociated", Tags: tags},
-			Data: aws.ToString(a.PublicIp),
-		})
+		out = append(out, Candidate{Resource: r, Data: aws.ToString(a.PublicIp)})
 	}
 	return out, nil
 }

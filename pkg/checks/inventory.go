@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
@@ -124,6 +125,16 @@ type memo[T any] struct {
 	once sync.Once
 	v    T
 	err  error
+	done atomic.Bool // set once f has returned
+}
+
+// value returns the memoised result if it was fetched without error.
+func (m *memo[T]) value() (T, bool) {
+	if !m.done.Load() || m.err != nil {
+		var zero T
+		return zero, false
+	}
+	return m.v, true
 }
 
 // get runs f once. A panic in f is memoised as an error, so every caller
@@ -135,6 +146,7 @@ func (m *memo[T]) get(f func() (T, error)) (T, error) {
 				m.err = &PanicError{Value: r, Stack: string(debug.Stack())}
 			}
 		}()
+		defer m.done.Store(true)
 		m.v, m.err = f()
 	})
 	return m.v, m.err

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,6 +67,24 @@ const (
 type keyed[T any] struct {
 	mu sync.Mutex
 	m  map[string]*memo[T]
+}
+
+// values returns the results fetched without error, in key order.
+func (k *keyed[T]) values() []T {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	keys := make([]string, 0, len(k.m))
+	for key := range k.m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	var out []T
+	for _, key := range keys {
+		if v, ok := k.m[key].value(); ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (k *keyed[T]) get(key string, f func() (T, error)) (T, error) {

@@ -49,9 +49,8 @@ func selectUnusedFunctions(ctx context.Context, inv *Inventory, env Env) ([]Cand
 		}
 		name := aws.ToString(f.FunctionName)
 		out = append(out, Candidate{
-			Resource: Resource{Type: "AWS::Lambda::Function", ID: name, ARN: aws.ToString(f.FunctionArn), Name: name,
-				State: string(f.State), Created: modified},
-			Queries: map[string]cwbatch.Query{"invocations": cwbatch.Lambda("Invocations", "Sum", name)},
+			Resource: functionResource(f),
+			Queries:  map[string]cwbatch.Query{"invocations": cwbatch.Lambda("Invocations", "Sum", name)},
 		})
 	}
 	return out, nil

@@ -48,10 +48,9 @@ func selectIdleDBInstances(ctx context.Context, inv *Inventory, env Env) ([]Cand
 		}
 		id := aws.ToString(db.DBInstanceIdentifier)
 		out = append(out, Candidate{
-			Resource: Resource{Type: "AWS::RDS::DBInstance", ID: id, ARN: aws.ToString(db.DBInstanceArn), Name: id,
-				State: "available", Created: created, Tags: rdsTags(db.TagList)},
-			Queries: map[string]cwbatch.Query{"connections": cwbatch.RDS("DatabaseConnections", "Maximum", id)},
-			Data:    db,
+			Resource: dbResource(db),
+			Queries:  map[string]cwbatch.Query{"connections": cwbatch.RDS("DatabaseConnections", "Maximum", id)},
+			Data:     db,
 		})
 	}
 	return out, nil

@@ -1,4 +1,8 @@
 package checks
 
 // dataChecks are the ElastiCache, DynamoDB and CloudWatch Logs checks.
-var dataChecks = []Check{}
+var dataChecks = []Check{
+	ElastiCacheIdleCluster,
+	DynamoDBIdleProvisionedTable,
+	LogsNoRetention,
+}

@@ -1,4 +1,8 @@
 package checks
 
 // elbChecks are the Elastic Load Balancing checks.
-var elbChecks = []Check{}
+var elbChecks = []Check{
+	ELBNoTargets,
+	ELBIdle,
+	ELBUnusedTargetGroup,
+}

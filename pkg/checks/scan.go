@@ -79,6 +79,8 @@ type ScanResult struct {
 	Candidates int
 	Calls      map[string]int
 	Metrics    cwbatch.Stats
+	// Records are every resource the pair's inventory described.
+	Records []Resource
 }
 
 // Scan runs the checks on one pair in two phases: every check selects its
@@ -172,6 +174,7 @@ func Scan(ctx context.Context, in ScanInput) ScanResult {
 	}
 
 	res.Calls = inv.Calls()
+	res.Records = inv.Records(Env{Now: in.Now, AccountID: in.AccountID, Region: in.Region})
 	if res.Metrics.Calls > 0 {
 		res.Calls["cloudwatch:GetMetricData"] += res.Metrics.Calls
 	}

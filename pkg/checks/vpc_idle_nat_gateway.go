@@ -54,10 +54,8 @@ func selectIdleNATGateways(ctx context.Context, inv *Inventory, env Env) ([]Cand
 			continue
 		}
 		id := aws.ToString(g.NatGatewayId)
-		tags := ec2Tags(g.Tags)
 		out = append(out, Candidate{
-			Resource: Resource{Type: "AWS::EC2::NatGateway", ID: id, ARN: ec2ARN(env, "natgateway", id), Name: nameTag(tags),
-				State: string(g.State), Created: created, Tags: tags},
+			Resource: natResource(env, g),
 			Queries: map[string]cwbatch.Query{
 				"connections": cwbatch.NATGateway("ActiveConnectionCount", "Maximum", id),
 				"fromSource":  cwbatch.NATGateway("PacketsInFromSource", "Sum", id),

@@ -82,6 +82,33 @@ type PairRow struct {
 	DurationMs       int64     `parquet:"duration_ms"`
 }
 
+// InventoryRow is one resource a run saw: the inventory table's schema.
+type InventoryRow struct {
+	RunID        string     `parquet:"run_id,dict"`
+	RunStartedAt time.Time  `parquet:"run_started_at,timestamp(millisecond)"`
+	AccountID    string     `parquet:"account_id,dict"`
+	AccountName  string     `parquet:"account_name,dict"`
+	Region       string     `parquet:"region,dict"`
+	ResourceType string     `parquet:"resource_type,dict"`
+	ResourceID   string     `parquet:"resource_id"`
+	ResourceARN  string     `parquet:"resource_arn"`
+	Name         string     `parquet:"name"`
+	State        string     `parquet:"state,dict"`
+	CreatedAt    *time.Time `parquet:"created_at,optional,timestamp(millisecond)"`
+	Tags         string     `parquet:"tags,json"` // JSON object
+}
+
+// NewInventoryRow is a record as a row of the run that started at runStarted.
+func NewInventoryRow(r pipeline.InventoryRecord, runStarted time.Time) InventoryRow {
+	tags, _ := json.Marshal(r.Tags)
+	if r.Tags == nil {
+		tags = []byte("{}")
+	}
+	return InventoryRow{RunID: r.RunID, RunStartedAt: runStarted.UTC(), AccountID: r.AccountID, AccountName: r.AccountName, Region: r.Region,
+		ResourceType: r.ResourceType, ResourceID: r.ResourceID, ResourceARN: r.ResourceARN, Name: r.Name, State: r.State,
+		CreatedAt: r.CreatedAt, Tags: string(tags)}
+}
+
 // Writer options shared by every history file: zstd, one row group per
 // 64k rows (Athena reads row groups in parallel).
 func writerOptions() []parquet.WriterOption {
@@ -126,6 +153,12 @@ func (Parquet) Findings(w io.Writer, runID string, started time.Time) pipeline.H
 // Pairs returns a writer of the pairs table's file.
 func (Parquet) Pairs(w io.Writer, _ string, started time.Time) pipeline.HistoryWriter[pipeline.PairResult] {
 	return &rowWriter[pipeline.PairResult, PairRow]{w: NewPairWriter(w), conv: func(p pipeline.PairResult) PairRow { return NewPairRow(p, started) }}
+}
+
+// Inventory returns a writer of the inventory table's file.
+func (Parquet) Inventory(w io.Writer, _ string, started time.Time) pipeline.HistoryWriter[pipeline.InventoryRecord] {
+	return &rowWriter[pipeline.InventoryRecord, InventoryRow]{w: parquet.NewGenericWriter[InventoryRow](w, writerOptions()...),
+		conv: func(r pipeline.InventoryRecord) InventoryRow { return NewInventoryRow(r, started) }}
 }
 
 type rowWriter[T, R any] struct {

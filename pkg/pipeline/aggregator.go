@@ -78,8 +78,10 @@ type RunSummary struct {
 	// Findings are the open findings this run saw (Suppressed ones are
 	// counted apart and left out of every total); New of them were opened
 	// by it; Resolved findings were open before and found gone by it.
-	Findings           int            `json:"findings"`
-	Suppressed         int            `json:"suppressed"`
+	Findings   int `json:"findings"`
+	Suppressed int `json:"suppressed"`
+	// Resources counts every resource the run's inventories described.
+	Resources          int            `json:"resources"`
 	New                int            `json:"new"`
 	Resolved           int            `json:"resolved"`
 	MonthlyCostUSD     float64        `json:"monthlyCostUsd"`
@@ -137,8 +139,9 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		return RunSummary{}, err
 	}
 	sum.HistoryKeys = map[string]string{
-		FindingsTable: HistoryKey(FindingsTable, req.StartedAt, req.RunID),
-		PairsTable:    HistoryKey(PairsTable, req.StartedAt, req.RunID),
+		FindingsTable:  HistoryKey(FindingsTable, req.StartedAt, req.RunID),
+		PairsTable:     HistoryKey(PairsTable, req.StartedAt, req.RunID),
+		InventoryTable: HistoryKey(InventoryTable, req.StartedAt, req.RunID),
 	}
 	if err := a.writePairs(ctx, req, pairs); err != nil {
 		return RunSummary{}, err
@@ -149,6 +152,8 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	jw := bufio.NewWriterSize(jsonl, 256*1024)
 	enc := json.NewEncoder(jw)
 	rows := a.History.Findings(pq, req.RunID, req.StartedAt)
+	invUp := startUpload(ctx, a.Blobs, sum.HistoryKeys[InventoryTable])
+	invRows := a.History.Inventory(invUp, req.RunID, req.StartedAt)
 	byCheck := map[string]*CheckTotal{}
 	err = func() error {
 		for start := 0; start < len(pairs); {
@@ -159,6 +164,23 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 			st, err := a.account(ctx, req, pairs[start:end])
 			if err != nil {
 				return err
+			}
+			for _, p := range pairs[start:end] {
+				if p.InventoryKey == "" {
+					continue
+				}
+				var recs []InventoryRecord
+				n, err := readLines(ctx, a.Blobs, p.InventoryKey, func(r InventoryRecord) { recs = append(recs, r) })
+				if err != nil {
+					return fmt.Errorf("read inventory of %s/%s: %w", p.AccountID, p.Region, err)
+				}
+				if n != p.Resources {
+					return fmt.Errorf("inventory %s holds %d resources, the pair reported %d", p.InventoryKey, n, p.Resources)
+				}
+				sum.Resources += n
+				if err := invRows.Write(recs); err != nil {
+					return fmt.Errorf("write inventory history: %w", err)
+				}
 			}
 			start = end
 			sum.New += st.stats.New
@@ -203,12 +225,16 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		if err := rows.Close(); err != nil {
 			return err
 		}
+		if err := invRows.Close(); err != nil {
+			return err
+		}
 		return jw.Flush()
 	}()
-	if err = jsonl.finish(err); err == nil {
-		err = pq.finish(nil)
-	} else {
-		pq.finish(err)
+	// Finish every upload; the first error wins.
+	for _, u := range []*upload{jsonl, pq, invUp} {
+		if ferr := u.finish(err); err == nil {
+			err = ferr
+		}
 	}
 	if err != nil {
 		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
@@ -296,7 +322,7 @@ func (a *Aggregator) account(ctx context.Context, req AggregateRequest, pairs []
 		if p.ChunkKey == "" {
 			continue
 		}
-		n, err := a.readChunk(ctx, p.ChunkKey, func(f finding.Finding) { cur = append(cur, f) })
+		n, err := readLines(ctx, a.Blobs, p.ChunkKey, func(f finding.Finding) { cur = append(cur, f) })
 		if err != nil {
 			return accountResult{}, fmt.Errorf("read findings of %s/%s: %w", p.AccountID, p.Region, err)
 		}
@@ -397,10 +423,10 @@ func (a *Aggregator) record(ctx context.Context, sum *RunSummary, problems []Pai
 	return stored, nil
 }
 
-// readChunk decodes a gzipped JSON-lines chunk, calling fn on each finding;
+// readLines decodes a gzipped JSON-lines object, calling fn on each item;
 // it returns how many it read.
-func (a *Aggregator) readChunk(ctx context.Context, key string, fn func(finding.Finding)) (int, error) {
-	rc, err := a.Blobs.Open(ctx, key)
+func readLines[T any](ctx context.Context, blobs store.Blobs, key string, fn func(T)) (int, error) {
+	rc, err := blobs.Open(ctx, key)
 	if err != nil {
 		return 0, err
 	}
@@ -411,11 +437,11 @@ func (a *Aggregator) readChunk(ctx context.Context, key string, fn func(finding.
 	}
 	n := 0
 	err = decodeLines(zr, func(line int, b []byte) error {
-		var f finding.Finding
-		if err := json.Unmarshal(b, &f); err != nil {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		fn(f)
+		fn(v)
 		n++
 		return nil
 	})

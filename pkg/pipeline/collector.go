@@ -142,12 +142,28 @@ func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
 	}
 	if len(fs) > 0 {
 		key := ChunkKey(item.RunID, item.AccountID, item.Region)
-		if err := c.writeChunk(ctx, key, fs); err != nil {
+		if err := writeJSONLines(ctx, c.Blobs, key, fs); err != nil {
 			// The findings are not saved: the pair must not look scanned.
 			return fail("ChunkWriteFailed", err)
 		}
 		res.ChunkKey = key
 		res.Findings = len(fs)
+	}
+	if len(sr.Records) > 0 {
+		recs := make([]InventoryRecord, len(sr.Records))
+		for i, r := range sr.Records {
+			recs[i] = InventoryRecord{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region,
+				ResourceType: r.Type, ResourceID: r.ID, ResourceARN: r.ARN, Name: r.Name, State: r.State, Tags: r.Tags}
+			if !r.Created.IsZero() {
+				t := r.Created.UTC()
+				recs[i].CreatedAt = &t
+			}
+		}
+		key := InventoryKey(item.RunID, item.AccountID, item.Region)
+		if err := writeJSONLines(ctx, c.Blobs, key, recs); err != nil {
+			return fail("ChunkWriteFailed", err)
+		}
+		res.InventoryKey, res.Resources = key, len(recs)
 	}
 	switch {
 	case len(cfgs) > 0 && sr.Selected == 0:
@@ -161,19 +177,20 @@ func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
 	return res
 }
 
-func (c *Collector) writeChunk(ctx context.Context, key string, fs []finding.Finding) error {
+// writeJSONLines writes items as a gzipped JSON-lines object.
+func writeJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, items []T) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	enc := json.NewEncoder(zw)
-	for i := range fs {
-		if err := enc.Encode(&fs[i]); err != nil {
+	for i := range items {
+		if err := enc.Encode(&items[i]); err != nil {
 			return err
 		}
 	}
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	return c.Blobs.Put(ctx, key, &buf)
+	return blobs.Put(ctx, key, &buf)
 }
 
 func (c *Collector) logger() *slog.Logger {

@@ -12,12 +12,13 @@ import (
 // start date, the layout Athena's partition projection reads:
 // <table>/dt=YYYY-MM-DD/<runId>.parquet.
 const (
-	FindingsTable = "findings"
-	PairsTable    = "pairs"
+	FindingsTable  = "findings"
+	PairsTable     = "pairs"
+	InventoryTable = "inventory"
 )
 
 // HistoryTables are the tables every run writes.
-var HistoryTables = []string{FindingsTable, PairsTable}
+var HistoryTables = []string{FindingsTable, PairsTable, InventoryTable}
 
 // HistoryKey is the key of a run's file of a history table.
 func HistoryKey(table string, runStarted time.Time, runID string) string {
@@ -29,6 +30,7 @@ func HistoryKey(table string, runStarted time.Time, runID string) string {
 type HistoryFormat interface {
 	Findings(w io.Writer, runID string, started time.Time) HistoryWriter[finding.Finding]
 	Pairs(w io.Writer, runID string, started time.Time) HistoryWriter[PairResult]
+	Inventory(w io.Writer, runID string, started time.Time) HistoryWriter[InventoryRecord]
 }
 
 // HistoryWriter writes the rows of one table file; Close finishes the file

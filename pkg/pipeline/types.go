@@ -82,13 +82,16 @@ const (
 // PairResult is the collector's small answer for one pair (it passes through
 // the state machine, so it never carries findings: those go to ChunkKey).
 type PairResult struct {
-	RunID            string              `json:"runId"`
-	AccountID        string              `json:"accountId"`
-	AccountName      string              `json:"accountName,omitempty"`
-	Region           string              `json:"region"`
-	Status           PairStatus          `json:"status"`
-	Findings         int                 `json:"findings"`
-	ChunkKey         string              `json:"chunkKey,omitempty"`
+	RunID       string     `json:"runId"`
+	AccountID   string     `json:"accountId"`
+	AccountName string     `json:"accountName,omitempty"`
+	Region      string     `json:"region"`
+	Status      PairStatus `json:"status"`
+	Findings    int        `json:"findings"`
+	ChunkKey    string     `json:"chunkKey,omitempty"`
+	// Resources the pair's inventory described, written to InventoryKey.
+	Resources        int                 `json:"resources"`
+	InventoryKey     string              `json:"inventoryKey,omitempty"`
 	Checks           []string            `json:"checks"`
 	Errors           []checks.CheckError `json:"errors,omitempty"`
 	APICalls         map[string]int      `json:"apiCalls,omitempty"`

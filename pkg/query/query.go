@@ -41,12 +41,16 @@ func (e *SQLError) Unwrap() error { return e.Err }
 // Engine is an in-memory DuckDB with views over one data directory.
 type Engine struct{ db *sql.DB }
 
-// Open creates the views findings and pairs over <dir>/<table>/dt=*/*.parquet
-// (Hive partitioning, so `dt` is a column as in Athena).
+// Open creates a view per history table over <dir>/<table>/dt=*/*.parquet
+// (Hive partitioning, so `dt` is a column as in Athena). findings and pairs
+// must exist; inventory is there for runs that recorded it.
 func Open(ctx context.Context, dir string) (*Engine, error) {
+	var tables []string
 	for _, t := range Tables {
 		files, _ := filepath.Glob(filepath.Join(dir, t, "dt=*", "*.parquet"))
-		if len(files) == 0 {
+		if len(files) > 0 {
+			tables = append(tables, t)
+		} else if t != pipeline.InventoryTable {
 			return nil, &NoHistoryError{Dir: dir}
 		}
 	}
@@ -55,7 +59,7 @@ func Open(ctx context.Context, dir string) (*Engine, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one in-memory database: views live in it
-	for _, t := range Tables {
+	for _, t := range tables {
 		glob := strings.ReplaceAll(filepath.Join(dir, t, "dt=*", "*.parquet"), "'", "''")
 		stmt := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)", t, glob)
 		if _, err := db.ExecContext(ctx, stmt); err != nil {

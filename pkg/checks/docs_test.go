@@ -1,0 +1,69 @@
+package checks_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/orgscan/orgscan/pkg/checks"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/checks.md and docs/iam-policy.json")
+
+// The generated catalogue and member-role policy in docs/ must match the
+// registry: change a check, then run `make docs` (go test -update).
+func TestGeneratedDocsAreCurrent(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []byte
+	}{
+		{filepath.Join("..", "..", "docs", "checks.md"), []byte(checks.Markdown(checks.All()))},
+		{filepath.Join("..", "..", "docs", "iam-policy.json"), checks.Policy(checks.All())},
+	} {
+		if *update {
+			if err := os.WriteFile(tc.file, tc.want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatalf("%v: run `make docs`", err)
+		}
+		if string(got) != string(tc.want) {
+			t.Errorf("%s is stale: run `make docs`", tc.file)
+		}
+	}
+}
+
+func TestPolicyIsTheUnionOfActions(t *testing.T) {
+	t.Parallel()
+	p := string(checks.Policy(checks.All()))
+	for _, c := range checks.All() {
+		for _, a := range c.Actions {
+			if !strings.Contains(p, `"`+a+`"`) {
+				t.Errorf("policy lacks %s of %s", a, c.ID)
+			}
+			if !strings.Contains(a, ":Describe") && !strings.Contains(a, ":List") && !strings.Contains(a, ":Get") {
+				t.Errorf("%s: %s is not a read-only action", c.ID, a)
+			}
+		}
+	}
+	var doc struct {
+		Statement []struct {
+			Effect   string
+			Action   []string
+			Resource string
+		}
+	}
+	if err := json.Unmarshal([]byte(p), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Statement) != 1 || doc.Statement[0].Effect != "Allow" || doc.Statement[0].Resource != "*" ||
+		strings.Join(doc.Statement[0].Action, ",") != strings.Join(checks.Actions(checks.All()), ",") {
+		t.Errorf("policy is not exactly the checks' actions:\n%s", p)
+	}
+}
