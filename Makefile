@@ -6,7 +6,7 @@ FUNCTIONS := dispatcher collector aggregator
 # The Lambda runtime interface emulator, for the functions' runtime test.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all build cli functions tools moto docs demo test lint vet fmt-check staticcheck unit bench clean deps
+.PHONY: all build cli functions tools moto docs asl demo test lint vet fmt-check staticcheck unit bench clean deps
 
 all: build
 
@@ -26,7 +26,10 @@ functions: deps
 	done
 	@ls -l dist/*/bootstrap | awk '{printf "%-28s %5.1f MB\n", $$NF, $$5/1e6}'
 
-tools: bin/aws-lambda-rie moto
+tools: bin/aws-lambda-rie moto tools/node_modules/.bin/asl-validator
+
+tools/node_modules/.bin/asl-validator: tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund
 
 # moto server is preinstalled on the development and CI machines; elsewhere
 # it comes from PyPI.
@@ -60,7 +63,11 @@ test: deps tools lint unit
 unit:
 	$(GO) test -race -count=1 ./...
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck asl
+
+# The state machine definition, validated by asl-validator (npm).
+asl: tools/node_modules/.bin/asl-validator
+	tools/node_modules/.bin/asl-validator --json-path statemachine/orgscan.asl.json
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

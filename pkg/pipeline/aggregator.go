@@ -34,11 +34,19 @@ const GetMetricDataUSDPerMetric = 0.01 / 1000
 // through the state machine's payload.
 const maxFailedPairsInSummary = 100
 
-// AggregateRequest names a run and its pair results.
+// AggregateRequest names a run and its pair results: given inline (the
+// local runner), or as the Distributed Map's ResultWriter output in S3.
 type AggregateRequest struct {
-	RunID     string       `json:"runId"`
-	StartedAt time.Time    `json:"startedAt"`
-	Pairs     []PairResult `json:"pairs"`
+	RunID        string           `json:"runId"`
+	StartedAt    time.Time        `json:"startedAt"`
+	Pairs        []PairResult     `json:"pairs,omitempty"`
+	ResultWriter *ResultWriterRef `json:"resultWriter,omitempty"`
+}
+
+// ResultWriterRef is the Map's ResultWriterDetails: where its manifest is.
+type ResultWriterRef struct {
+	Bucket string `json:"Bucket"`
+	Key    string `json:"Key"`
 }
 
 // CheckTotal is one check's share of a run's open findings.
@@ -92,7 +100,10 @@ type RunSummary struct {
 	GetMetricDataCalls int            `json:"getMetricDataCalls"`
 	// ScanCostUSD estimates what the scan cost in AWS API charges.
 	ScanCostUSD float64 `json:"scanCostUsd"`
-	FindingsKey string  `json:"findingsKey"`
+	// RunFailed is true when no pair could be scanned: the state machine
+	// fails the execution on it.
+	RunFailed   bool   `json:"runFailed"`
+	FindingsKey string `json:"findingsKey"`
 	// HistoryKeys are the run's Parquet files, by table.
 	HistoryKeys map[string]string `json:"historyKeys"`
 	// StateItemsWritten counts the latest-state items this invocation wrote
@@ -128,6 +139,13 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		return RunSummary{}, fmt.Errorf("aggregator needs a state store and a history format")
 	}
 	pairs := append([]PairResult(nil), req.Pairs...)
+	if req.ResultWriter != nil {
+		mapped, err := a.mapResults(ctx, req)
+		if err != nil {
+			return RunSummary{}, fmt.Errorf("read the Map's results: %w", err)
+		}
+		pairs = append(pairs, mapped...)
+	}
 	sort.Slice(pairs, func(i, j int) bool {
 		if pairs[i].AccountID != pairs[j].AccountID {
 			return pairs[i].AccountID < pairs[j].AccountID
@@ -293,6 +311,7 @@ func summarizePairs(req AggregateRequest, pairs []PairResult) (RunSummary, []Pai
 		sum.MetricsRequested += p.MetricsRequested
 	}
 	sum.Accounts, sum.Regions = len(accounts), len(regions)
+	sum.RunFailed = sum.Pairs > 0 && sum.PairsFailed == sum.Pairs
 	sum.GetMetricDataCalls = sum.APICalls["cloudwatch:GetMetricData"]
 	sum.ScanCostUSD = float64(sum.MetricsRequested) * GetMetricDataUSDPerMetric
 	problems := append(failed, partial...)

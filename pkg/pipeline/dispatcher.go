@@ -32,6 +32,13 @@ type DispatchResult struct {
 	Regions     []string  `json:"regions"`
 	Checks      []string  `json:"checks"`
 	StartedAt   time.Time `json:"startedAt"`
+	// For the state machine: the Map batches RegionCount consecutive items
+	// (one account's regions, so one AssumeRole per child), runs at most
+	// MaxConcurrency children and tolerates ToleratedFailurePercentage
+	// failed batches.
+	RegionCount                int `json:"regionCount"`
+	MaxConcurrency             int `json:"maxConcurrency"`
+	ToleratedFailurePercentage int `json:"toleratedFailurePercentage"`
 }
 
 // Dispatcher validates a run request, discovers accounts and regions and
@@ -126,7 +133,11 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 		return DispatchResult{}, fmt.Errorf("write manifest: %w", err)
 	}
 	res := DispatchResult{RunID: runID, ManifestKey: key, Pairs: len(accounts) * len(regions), Accounts: len(accounts),
-		Regions: regions, Checks: ids, StartedAt: now}
+		Regions: regions, Checks: ids, StartedAt: now, RegionCount: len(regions),
+		MaxConcurrency: cmp.Or(req.MaxConcurrency, DefaultMaxConcurrency), ToleratedFailurePercentage: DefaultToleratedFailurePercentage}
+	if req.ToleratedFailurePercentage != nil {
+		res.ToleratedFailurePercentage = *req.ToleratedFailurePercentage
+	}
 	if d.Logger != nil {
 		d.Logger.Info("dispatched", "run_id", runID, "accounts", res.Accounts, "regions", len(regions), "pairs", res.Pairs)
 	}

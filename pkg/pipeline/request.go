@@ -67,7 +67,7 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 	var p plain
 	if err := dec.Decode(&p); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return &InvalidRequestError{Field: strings.Trim(f, `"`), Reason: "is not a run request field (known: runId, accounts, excludeAccounts, organizationalUnits, regions, checks, roleName, lookbackDays, params, exclusions)"}
+			return &InvalidRequestError{Field: strings.Trim(f, `"`), Reason: "is not a run request field (known: runId, accounts, excludeAccounts, organizationalUnits, regions, checks, roleName, lookbackDays, params, exclusions, maxConcurrency, toleratedFailurePercentage)"}
 		}
 		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
 	}
@@ -126,6 +126,12 @@ func (r RunRequest) Validate() error {
 	}
 	if _, err := checks.Configure(selected, r.Params, r.LookbackDays); err != nil {
 		return &InvalidRequestError{Field: "params", Reason: err.Error()}
+	}
+	if r.MaxConcurrency != 0 && (r.MaxConcurrency < 1 || r.MaxConcurrency > 10000) {
+		return &InvalidRequestError{Field: "maxConcurrency", Value: fmt.Sprint(r.MaxConcurrency), Reason: "must be 1..10000 (the Distributed Map's limit)"}
+	}
+	if p := r.ToleratedFailurePercentage; p != nil && (*p < 0 || *p > 100) {
+		return &InvalidRequestError{Field: "toleratedFailurePercentage", Value: fmt.Sprint(*p), Reason: "must be 0..100"}
 	}
 	for i, e := range r.Exclusions {
 		if err := e.Validate(); err != nil {

@@ -51,7 +51,19 @@ type RunRequest struct {
 	// Exclusions mark the findings they match suppressed (see the
 	// configuration file).
 	Exclusions []finding.Exclusion `json:"exclusions,omitempty"`
+	// MaxConcurrency bounds the Distributed Map's child executions
+	// (default DefaultMaxConcurrency); ToleratedFailurePercentage is the
+	// share of failed batches the Map tolerates (default
+	// DefaultToleratedFailurePercentage). Only the state machine reads them.
+	MaxConcurrency             int  `json:"maxConcurrency,omitempty"`
+	ToleratedFailurePercentage *int `json:"toleratedFailurePercentage,omitempty"`
 }
+
+// Distributed Map defaults.
+const (
+	DefaultMaxConcurrency             = 40
+	DefaultToleratedFailurePercentage = 10
+)
 
 // WorkItem is one account × region to scan: one line of the run manifest.
 type WorkItem struct {
