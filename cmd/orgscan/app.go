@@ -19,6 +19,10 @@ const (
 type App struct {
 	Stdout, Stderr io.Writer
 	StderrIsTTY    bool
+	// SFN replaces the Step Functions client of `orgscan start` (tests).
+	SFN SFNAPI
+	// afterPoll runs after each status poll of `orgscan start --wait` (tests).
+	afterPoll func()
 }
 
 // UsageError is bad input on the command line; it exits 2.
@@ -32,6 +36,7 @@ const topUsage = `orgscan finds idle, unused and wasted AWS resources across an 
 
 Usage:
   orgscan run [flags]      scan AWS (or --simulate a simulated organization)
+  orgscan start [--wait]   start a run of the deployed state machine
   orgscan findings         open findings of the latest state, most expensive first
   orgscan query "SQL"      SQL over the run history (DuckDB; --named NAME, --list)
   orgscan checks [--json|--markdown]  list the checks
@@ -61,13 +66,15 @@ func (a *App) Main(ctx context.Context, args []string) int {
 		err = a.findings(ctx, rest)
 	case "pricing":
 		err = a.pricing(ctx, rest)
+	case "start":
+		err = a.start(ctx, rest)
 	case "iam-policy":
 		err = a.iamPolicy(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.Stdout, topUsage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q (commands: run, findings, query, checks, iam-policy, pricing, help)", cmd)
+		err = usagef("unknown command %q (commands: run, start, findings, query, checks, iam-policy, pricing, help)", cmd)
 		prefix = "orgscan"
 	}
 	if err == nil {
