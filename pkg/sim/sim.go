@@ -24,14 +24,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/elasticache"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
@@ -205,16 +197,8 @@ func (o *Org) Clients(_ context.Context, item pipeline.WorkItem) (checks.Clients
 		Retryer:     func() aws.Retryer { return o.retryer },
 		APIOptions:  p.apiOptions(),
 	}
-	return checks.Clients{
-		EC2:         ec2.NewFromConfig(cfg),
-		Lambda:      lambda.NewFromConfig(cfg),
-		RDS:         rds.NewFromConfig(cfg),
-		ELBv2:       elb.NewFromConfig(cfg),
-		ElastiCache: elasticache.NewFromConfig(cfg),
-		DynamoDB:    dynamodb.NewFromConfig(cfg),
-		Logs:        cloudwatchlogs.NewFromConfig(cfg),
-		CloudWatch:  cloudwatch.NewFromConfig(cfg),
-	}, nil
+	// The same clients a real scan builds; the simulator answers them.
+	return awsx.ScanClients(cfg, nil, region), nil
 }
 
 // Pair returns the simulated account × region. Its methods implement the
