@@ -6,7 +6,8 @@ FUNCTIONS := dispatcher collector aggregator
 # The Lambda runtime interface emulator, for the functions' runtime test.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all build cli functions tools moto docs asl demo test lint vet fmt-check staticcheck unit bench clean deps
+.PHONY: all build cli functions tools moto docs asl demo test lint vet fmt-check staticcheck unit bench clean deps \
+	synth cdk-test deploy
 
 all: build
 
@@ -57,8 +58,10 @@ demo: cli
 
 # Unit tests, then the integration tests: moto server (started by the tests
 # on a free 127.0.0.1 port) and the Lambda functions under the runtime
-# interface emulator. Everything runs under the race detector.
-test: deps tools lint unit
+# interface emulator, all under the race detector; then the CDK app's tests
+# (template assertions, cdk-nag, cfn-lint; no race detector: the CDK runs in
+# a Node.js process).
+test: deps tools lint unit cdk-test
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -94,5 +97,49 @@ bench: cli
 docs:
 	$(GO) test ./pkg/checks/ -run TestGeneratedDocsAreCurrent -update
 
+# The CDK app (infra/cdk, its own Go module): the pipeline stack and the
+# member role stack (the StackSet template). Deployment parameters are CDK
+# context; the ones below are passed when set, the app's defaults apply
+# otherwise (infra/cdk/README.md). EXTERNAL_ID is required to deploy.
+CDK_DIR := infra/cdk
+EXTERNAL_ID ?=
+PIPELINE_ACCOUNT_ID ?=
+MEMBER_ROLE_NAME ?=
+SCHEDULE_CRON ?=
+SCHEDULE_INPUT ?=
+COLLECTOR_RESERVED_CONCURRENCY ?=
+ATHENA_BYTES_SCANNED_CUTOFF ?=
+ALARM_TOPIC_ARN ?=
+CDK_DEPLOY_FLAGS ?=
+cdk_ctx = $(if $(2),-c $(1)='$(2)')
+CDK_CONTEXT = $(call cdk_ctx,externalId,$(EXTERNAL_ID)) \
+	$(call cdk_ctx,pipelineAccountId,$(PIPELINE_ACCOUNT_ID)) \
+	$(call cdk_ctx,memberRoleName,$(MEMBER_ROLE_NAME)) \
+	$(call cdk_ctx,scheduleCron,$(SCHEDULE_CRON)) \
+	$(call cdk_ctx,scheduleInput,$(SCHEDULE_INPUT)) \
+	$(call cdk_ctx,collectorReservedConcurrency,$(COLLECTOR_RESERVED_CONCURRENCY)) \
+	$(call cdk_ctx,athenaBytesScannedCutoff,$(ATHENA_BYTES_SCANNED_CUTOFF)) \
+	$(call cdk_ctx,alarmTopicArn,$(ALARM_TOPIC_ARN))
+
+# Synthesize both stacks into infra/cdk/cdk.out without the CDK CLI.
+synth: functions
+	cd $(CDK_DIR) && rm -rf cdk.out && $(GO) run . $(strip $(CDK_CONTEXT))
+	@echo "pipeline stack:          $(CDK_DIR)/cdk.out/OrgScanPipeline.template.json"
+	@echo "member role (StackSet):  $(CDK_DIR)/cdk.out/OrgScanMemberRole.template.json"
+
+# Template assertions, cdk-nag (no unsuppressed finding) and cfn-lint.
+cdk-test: functions
+	cd $(CDK_DIR) && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# Deploy both stacks from the management or delegated-administrator account
+# (member role stack last: its trust policy names the collector role). When
+# the StackSet already covers the pipeline account (a delegated
+# administrator inside a targeted OU), deploy the pipeline alone:
+# CDK_STACKS=OrgScanPipeline.
+CDK_STACKS ?= --all
+deploy: functions
+	@test -n "$(EXTERNAL_ID)" || { echo "make deploy: set EXTERNAL_ID (the sts:ExternalId the member roles require)"; exit 2; }
+	cd $(CDK_DIR) && npx --yes aws-cdk@2 deploy $(CDK_STACKS) $(strip $(CDK_CONTEXT)) $(CDK_DEPLOY_FLAGS)
+
 clean:
-	rm -rf bin dist $(DATA) $(DEMO_DATA)
+	rm -rf bin dist $(DATA) $(DEMO_DATA) $(CDK_DIR)/cdk.out

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// cfnLintIgnored are the cfn-lint rules the test ignores, each for a reason:
+//
+//   - W3005 (DependsOn already enforced by a GetAtt): CDK makes a function
+//     and the state machine depend on their role explicitly, besides the
+//     role's ARN, so that the role's default policy exists first; the
+//     redundancy is CDK's and harmless.
+var cfnLintIgnored = []string{"W3005"}
+
+// TestCfnLint runs cfn-lint on both synthesized templates and expects no
+// error and no warning beyond cfnLintIgnored. (Informational findings, off
+// by default, are style advice on CDK's output, such as I1022 "prefer
+// Fn::Sub to Fn::Join".)
+func TestCfnLint(t *testing.T) {
+	s := synth(t)
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Fatal("cfn-lint is not installed (pip install cfn-lint)")
+	}
+	for _, name := range []string{PipelineStackName, MemberStackName} {
+		tmpl := filepath.Join(s.outdir, name+".template.json")
+		args := []string{"--format", "json"}
+		for _, r := range cfnLintIgnored {
+			args = append(args, "--ignore-checks", r)
+		}
+		cmd := exec.Command(bin, append(args, "--", tmpl)...)
+		out, err := cmd.Output()
+		// cfn-lint's exit code is a bit mask of the levels it found (2
+		// errors, 4 warnings, 8 informational): the JSON says which.
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatalf("cfn-lint %s: %v", name, err)
+		}
+		var matches []struct {
+			Rule struct {
+				ID string `json:"Id"`
+			} `json:"Rule"`
+			Level    string `json:"Level"`
+			Message  string `json:"Message"`
+			Location struct {
+				Path []any `json:"Path"`
+			} `json:"Location"`
+		}
+		if err := json.Unmarshal(out, &matches); err != nil {
+			t.Fatalf("cfn-lint %s: %v\n%s", name, err, out)
+		}
+		for _, m := range matches {
+			t.Errorf("cfn-lint %s: %s %s at %v: %s", name, m.Level, m.Rule.ID, m.Location.Path, m.Message)
+		}
+	}
+}
