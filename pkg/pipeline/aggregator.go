@@ -104,6 +104,8 @@ type RunSummary struct {
 	// fails the execution on it.
 	RunFailed   bool   `json:"runFailed"`
 	FindingsKey string `json:"findingsKey"`
+	// ReportKey is the run's HTML report, when one is written.
+	ReportKey string `json:"reportKey,omitempty"`
 	// HistoryKeys are the run's Parquet files, by table.
 	HistoryKeys map[string]string `json:"historyKeys"`
 	// StateItemsWritten counts the latest-state items this invocation wrote
@@ -118,8 +120,14 @@ type Aggregator struct {
 	Blobs   store.Blobs
 	State   store.State
 	History HistoryFormat
-	Clock   func() time.Time
-	Logger  *slog.Logger
+	// Reporter, when set, renders the run's report to ReportKey.
+	Reporter Reporter
+	// Notifier, when set, announces the run; NotifyMinUSD is the monthly
+	// cost from which a new finding is named in the announcement.
+	Notifier     Notifier
+	NotifyMinUSD float64
+	Clock        func() time.Time
+	Logger       *slog.Logger
 }
 
 // Handle aggregates a run, one account at a time (one account's findings in
@@ -173,6 +181,8 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	invUp := startUpload(ctx, a.Blobs, sum.HistoryKeys[InventoryTable])
 	invRows := a.History.Inventory(invUp, req.RunID, req.StartedAt)
 	byCheck := map[string]*CheckTotal{}
+	top := topFindings{max: MaxReportFindings}
+	costly := topFindings{max: MaxEventFindings}
 	err = func() error {
 		for start := 0; start < len(pairs); {
 			end := start
@@ -221,6 +231,12 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 					sum.Suppressed++
 					continue
 				}
+				if a.Reporter != nil {
+					top.add(f)
+				}
+				if a.Notifier != nil && f.OpenedRunID == req.RunID && f.MonthlyCostUSD != nil && *f.MonthlyCostUSD >= a.NotifyMinUSD {
+					costly.add(f)
+				}
 				t := byCheck[f.CheckID]
 				if t == nil {
 					t = &CheckTotal{CheckID: f.CheckID}
@@ -267,9 +283,17 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	for _, t := range byCheck {
 		sum.ByCheck = append(sum.ByCheck, *t)
 	}
+	if a.Reporter != nil {
+		sum.ReportKey = ReportKey(req.RunID)
+	}
 	stored, err := a.record(ctx, &sum, problems)
 	if err != nil {
 		return RunSummary{}, err
+	}
+	if a.Reporter != nil {
+		if err := a.report(ctx, stored, top, problems); err != nil {
+			return RunSummary{}, fmt.Errorf("write the report: %w", err)
+		}
 	}
 	b, err := json.MarshalIndent(stored, "", "  ")
 	if err != nil {
@@ -277,6 +301,17 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	}
 	if err := a.Blobs.Put(ctx, SummaryKey(req.RunID), bytes.NewReader(append(b, '\n'))); err != nil {
 		return RunSummary{}, fmt.Errorf("write summary: %w", err)
+	}
+	if a.Notifier != nil {
+		ev := RunEvent{RunID: stored.RunID, StartedAt: stored.StartedAt, FinishedAt: stored.FinishedAt, Accounts: stored.Accounts,
+			Regions: stored.Regions, Pairs: stored.Pairs, PairsFailed: stored.PairsFailed, PairsPartial: stored.PairsPartial,
+			Findings: stored.Findings, New: stored.New, Resolved: stored.Resolved, Suppressed: stored.Suppressed,
+			MonthlyCostUSD: stored.MonthlyCostUSD, ScanCostUSD: stored.ScanCostUSD, ReportKey: stored.ReportKey,
+			MinMonthlyCostUSD: a.NotifyMinUSD, NewCostly: costly.sorted(), NewCostlyTotal: costly.total,
+			FailedPairs: problems[:min(len(problems), 20)]}
+		if err := a.Notifier.Notify(ctx, ev); err != nil {
+			return RunSummary{}, err
+		}
 	}
 	if a.Logger != nil {
 		a.Logger.Info("aggregated", "run_id", sum.RunID, "pairs", sum.Pairs, "failed", sum.PairsFailed, "findings", sum.Findings,
@@ -492,4 +527,68 @@ func (u *upload) finish(err error) error {
 		err = perr
 	}
 	return err
+}
+
+// report renders the run's report: the summary as recorded, the most
+// expensive open findings, every problem pair and the trend of all runs.
+func (a *Aggregator) report(ctx context.Context, sum RunSummary, top topFindings, problems []PairProblem) error {
+	recs, err := a.State.Runs(ctx, 0)
+	if err != nil {
+		return err
+	}
+	var trend []TrendPoint
+	for i := len(recs) - 1; i >= 0; i-- { // Runs is newest first
+		var s RunSummary
+		if json.Unmarshal(recs[i].Summary, &s) != nil {
+			continue
+		}
+		trend = append(trend, TrendPoint{RunID: s.RunID, StartedAt: s.StartedAt, Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
+	}
+	var buf bytes.Buffer
+	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.sorted(), FindingsTotal: top.total, Trend: trend, Problems: problems}); err != nil {
+		return err
+	}
+	return a.Blobs.Put(ctx, sum.ReportKey, &buf)
+}
+
+// topFindings keeps the max most expensive findings it is given (unknown
+// costs last), in bounded memory.
+type topFindings struct {
+	max   int
+	total int
+	items []finding.Finding
+}
+
+func (t *topFindings) add(f finding.Finding) {
+	t.total++
+	t.items = append(t.items, f)
+	if len(t.items) >= 2*t.max {
+		t.trim()
+	}
+}
+
+func (t *topFindings) trim() {
+	sort.SliceStable(t.items, func(i, j int) bool { return moreCostly(t.items[i], t.items[j]) })
+	if len(t.items) > t.max {
+		t.items = t.items[:t.max]
+	}
+}
+
+func (t *topFindings) sorted() []finding.Finding {
+	t.trim()
+	return t.items
+}
+
+func moreCostly(a, b finding.Finding) bool {
+	ca, cb := -1.0, -1.0
+	if a.MonthlyCostUSD != nil {
+		ca = *a.MonthlyCostUSD
+	}
+	if b.MonthlyCostUSD != nil {
+		cb = *b.MonthlyCostUSD
+	}
+	if ca != cb {
+		return ca > cb
+	}
+	return a.FindingID < b.FindingID
 }

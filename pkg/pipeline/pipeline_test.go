@@ -471,3 +471,43 @@ func TestSuppression(t *testing.T) {
 		t.Fatalf("summary: %d open (want %d), %d suppressed (want %d), $%.2f (want $%.2f)", sum.Findings, open, sum.Suppressed, tagged+excluded, sum.MonthlyCostUSD, openCost)
 	}
 }
+
+type recordingNotifier struct{ events []pipeline.RunEvent }
+
+func (r *recordingNotifier) Notify(_ context.Context, ev pipeline.RunEvent) error {
+	r.events = append(r.events, ev)
+	return nil
+}
+
+// The run's event names new findings from the threshold up, most expensive
+// first, capped; counts match the summary.
+func TestRunEvent(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 4, Accounts: 30})
+	n := &recordingNotifier{}
+	l := newLocal(t, org, t.TempDir(), 4)
+	l.Aggregator.Notifier, l.Aggregator.NotifyMinUSD = n, 150
+	sum, err := l.Run(context.Background(), pipeline.RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.events) != 1 {
+		t.Fatalf("%d events", len(n.events))
+	}
+	ev := n.events[0]
+	if ev.RunID != sum.RunID || ev.Findings != sum.Findings || ev.New != sum.New || ev.MonthlyCostUSD != sum.MonthlyCostUSD || ev.MinMonthlyCostUSD != 150 {
+		t.Fatalf("event %+v", ev)
+	}
+	if ev.NewCostlyTotal <= pipeline.MaxEventFindings || len(ev.NewCostly) != pipeline.MaxEventFindings {
+		t.Fatalf("new costly: %d listed of %d; want the cap of %d", len(ev.NewCostly), ev.NewCostlyTotal, pipeline.MaxEventFindings)
+	}
+	for i, f := range ev.NewCostly {
+		if *f.MonthlyCostUSD < 150 || (i > 0 && *f.MonthlyCostUSD > *ev.NewCostly[i-1].MonthlyCostUSD) {
+			t.Fatalf("finding %d out of place: %v", i, *f.MonthlyCostUSD)
+		}
+	}
+	b, _ := json.Marshal(ev)
+	if len(b) > 200*1024 {
+		t.Fatalf("event of %d bytes is too close to EventBridge's 256 KB", len(b))
+	}
+}
