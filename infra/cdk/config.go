@@ -71,6 +71,12 @@ type Config struct {
 	// AlarmTopicArn, when set, is an existing SNS topic the alarms notify
 	// (context alarmTopicArn).
 	AlarmTopicArn string
+	// NotificationTopicArn, when set, is an existing SNS topic that every
+	// run's EventBridge event is sent to (context notificationTopicArn);
+	// NotifyMinUSD is the monthly cost from which a new finding is named in
+	// it (context notifyMinUsd, default 100).
+	NotificationTopicArn string
+	NotifyMinUSD         float64
 	// DistDir holds <fn>/bootstrap for each function (`make build`), and
 	// RepoRoot the repository (for statemachine/orgscan.asl.json); both
 	// relative to the working directory (context distDir, repoRoot).
@@ -89,6 +95,7 @@ func defaultConfig() Config {
 		PairConcurrency:              4,
 		Discovery:                    "organizations",
 		AthenaBytesScannedCutoff:     10 << 30,
+		NotifyMinUSD:                 100,
 		LogRetentionDays:             90,
 		RunsRetentionDays:            30,
 		Tracing:                      true,
@@ -201,6 +208,15 @@ func LoadConfig(scope constructs.Construct) (Config, error) {
 	str("glueDatabase", &c.GlueDatabase, glueNameRe, "is not a Glue database name (lower-case letters, digits, '_')")
 	str("athenaWorkGroup", &c.AthenaWorkGroup, workGroupRe, "is not an Athena workgroup name")
 	str("alarmTopicArn", &c.AlarmTopicArn, snsTopicArnRe, "is not an SNS topic ARN")
+	str("notificationTopicArn", &c.NotificationTopicArn, snsTopicArnRe, "is not an SNS topic ARN")
+	if v, ok := get("notifyMinUsd"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0 && f <= 1e9) {
+			errs = append(errs, &ContextError{"notifyMinUsd", v, "must be a number of dollars in 0..1e9"})
+		} else {
+			c.NotifyMinUSD = f
+		}
+	}
 	str("distDir", &c.DistDir, nil, "")
 	str("repoRoot", &c.RepoRoot, nil, "")
 	if v, ok := get("tracing"); ok {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -84,8 +86,9 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 			"ORGSCAN_PAIR_CONCURRENCY": jsii.String(strconv.Itoa(cfg.PairConcurrency)),
 		},
 		"aggregator": {
-			"ORGSCAN_BUCKET": p.Bucket.BucketName(),
-			"ORGSCAN_TABLE":  p.Table.Ref(),
+			"ORGSCAN_BUCKET":         p.Bucket.BucketName(),
+			"ORGSCAN_TABLE":          p.Table.Ref(),
+			"ORGSCAN_NOTIFY_MIN_USD": jsii.String(strconv.FormatFloat(cfg.NotifyMinUSD, 'f', -1, 64)),
 		},
 	}
 	sizing := map[string]struct {
@@ -155,6 +158,7 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 	newSchedule(stack, cfg, p)
 	newHistory(stack, cfg, p.Bucket)
 	newAlarms(stack, cfg, p)
+	p.notifications(stack, cfg)
 
 	for _, o := range []struct{ id, value, desc string }{
 		{"BucketName", *p.Bucket.BucketName(), "S3 bucket: runs/, findings/, pairs/, inventory/, athena-results/"},
@@ -320,7 +324,9 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 	// and the state table through exactly the calls store.DynamoAPI has.
 	a := roles["aggregator"]
 	allow(a, []string{"s3:GetObject"}, obj("runs/*"))
-	allow(a, []string{"s3:PutObject"}, obj("runs/*"), obj(pipeline.FindingsTable+"/*"), obj(pipeline.PairsTable+"/*"), obj(pipeline.InventoryTable+"/*"))
+	allow(a, []string{"s3:PutObject"}, obj("runs/*"), obj(pipeline.FindingsTable+"/*"), obj(pipeline.PairsTable+"/*"), obj(pipeline.InventoryTable+"/*"), obj("reports/*"))
+	// The run's event goes to the account's default bus (pkg/notify).
+	allow(a, []string{"events:PutEvents"}, jsii.String(fmt.Sprintf("arn:%s:events:%s:%s:event-bus/default", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID())))
 	tableArn := p.Table.AttrArn()
 	resources := []*string{tableArn}
 	for _, g := range store.DynamoStateTable("unused").GlobalSecondaryIndexes {
@@ -328,7 +334,7 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 	}
 	allow(a, DynamoActions(), resources...)
 	nag(a, "AwsSolutions-IAM5", "s3:GetObject/PutObject on runs/* and s3:PutObject on findings/*, pairs/*, inventory/*: the aggregator reads a run's Map results and chunks and writes its summary files and history partitions (<table>/dt=<date>/<run>.parquet); run IDs and dates are known only at run time.",
-		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/(runs|findings|pairs|inventory)\/\*$/`)
+		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/(runs|findings|pairs|inventory|reports)\/\*$/`)
 
 	// Resource "*" of each function role, with every reason that applies.
 	for _, fn := range Functions {
@@ -503,6 +509,20 @@ func newAlarms(stack awscdk.Stack, cfg Config, p *Pipeline) {
 
 // alarm alarms when metric reaches 1 in a 5-minute period; no data is not
 // breaching (runs are daily).
+// notifications routes every run's EventBridge event (source "orgscan")
+// to an existing SNS topic, when the deployer names one.
+func (p *Pipeline) notifications(stack awscdk.Stack, cfg Config) {
+	if cfg.NotificationTopicArn == "" {
+		return
+	}
+	topic := awssns.Topic_FromTopicArn(stack, jsii.String("NotificationTopic"), jsii.String(cfg.NotificationTopicArn))
+	awsevents.NewRule(stack, jsii.String("RunEvents"), &awsevents.RuleProps{
+		Description:  jsii.String("Every orgscan run's summary event, to the notification topic."),
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("orgscan")},
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSnsTopic(topic, nil)},
+	})
+}
+
 func (p *Pipeline) alarm(stack awscdk.Stack, cfg Config, id, desc string, metric awscloudwatch.IMetric) awscloudwatch.Alarm {
 	a := awscloudwatch.NewAlarm(stack, jsii.String(id+"Alarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription:   jsii.String(desc),

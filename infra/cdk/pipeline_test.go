@@ -134,7 +134,7 @@ func TestFunctions(t *testing.T) {
 	wantEnv := map[string][]string{
 		"dispatcher": {"ORGSCAN_BUCKET", "ORGSCAN_DISCOVERY", "ORGSCAN_ROLE_NAME"},
 		"collector":  {"ORGSCAN_BUCKET", "ORGSCAN_EXTERNAL_ID", "ORGSCAN_PAIR_CONCURRENCY"},
-		"aggregator": {"ORGSCAN_BUCKET", "ORGSCAN_TABLE"},
+		"aggregator": {"ORGSCAN_BUCKET", "ORGSCAN_NOTIFY_MIN_USD", "ORGSCAN_TABLE"},
 	}
 	fns := resources(s.pipelineJSON, "AWS::Lambda::Function")
 	logGroups := resources(s.pipelineJSON, "AWS::Logs::LogGroup")
@@ -218,7 +218,8 @@ func TestLeastPrivilege(t *testing.T) {
 		},
 		"aggregator": {
 			"s3:GetObject":            {obj("/runs/*")},
-			"s3:PutObject":            {obj("/findings/*"), obj("/inventory/*"), obj("/pairs/*"), obj("/runs/*")},
+			"s3:PutObject":            {obj("/findings/*"), obj("/inventory/*"), obj("/pairs/*"), obj("/reports/*"), obj("/runs/*")},
+			"events:PutEvents":        {"arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default"},
 			"dynamodb:BatchWriteItem": {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
 			"dynamodb:GetItem":        {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
 			"dynamodb:Query":          {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
@@ -578,6 +579,24 @@ func TestAlarms(t *testing.T) {
 	// The aggregator's slog line: {"msg":"aggregated", ..., "failed": N}.
 	if got := props(f)["FilterPattern"]; got != `{ ($.msg = "aggregated") && ($.failed > 0) }` {
 		t.Errorf("metric filter pattern %v", got)
+	}
+}
+
+// TestNotifications: run events (source orgscan) go to the notification
+// topic, and the aggregator may put them on the default bus.
+func TestNotifications(t *testing.T) {
+	s := synth(t)
+	_, rule := only(t, s.pipelineJSON, "AWS::Events::Rule")
+	p := props(rule)
+	if js(p["EventPattern"]) != `{"source":["orgscan"]}` {
+		t.Errorf("event pattern %s", js(p["EventPattern"]))
+	}
+	targets, _ := p["Targets"].([]any)
+	if len(targets) != 1 || targets[0].(map[string]any)["Arn"] != testNotificationTopic {
+		t.Errorf("targets %s", js(p["Targets"]))
+	}
+	if !strings.Contains(js(s.pipelineJSON), `"events:PutEvents"`) {
+		t.Error("no role may put the run events")
 	}
 }
 

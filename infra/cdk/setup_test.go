@@ -85,6 +85,10 @@ func testApp(t *testing.T, extra map[string]any) (awscdk.App, string) {
 
 // synth returns the app synthesized with the default configuration plus the
 // two values a deployment must give (externalId, pipelineAccountId).
+// testNotificationTopic is the SNS topic the tested deployment sends run
+// events to (the rule is optional; the tests synthesize it).
+const testNotificationTopic = "arn:aws:sns:us-east-1:111111111111:orgscan-runs"
+
 func synth(t *testing.T) *synthesized {
 	t.Helper()
 	requireBootstraps(t)
@@ -92,6 +96,7 @@ func synth(t *testing.T) *synthesized {
 		synthErr = catch(func() error {
 			app, out := testApp(t, map[string]any{
 				"externalId": testExternalID, "pipelineAccountId": testAccount,
+				"notificationTopicArn": testNotificationTopic,
 				// With this flag (cdk.json) an error annotation, such as a
 				// cdk-nag finding, fails the whole synthesis; here it stays
 				// an annotation, so that TestNoUnsuppressedNagFindings names
