@@ -2,19 +2,25 @@
 // and findings chunks into the latest state (DynamoDB), the run's history
 // (Parquet in S3) and its summary.
 //
-// Environment: ORGSCAN_BUCKET and ORGSCAN_TABLE (required).
+// Environment: ORGSCAN_BUCKET and ORGSCAN_TABLE (required);
+// ORGSCAN_NOTIFY_MIN_USD, the monthly cost from which a new finding is named
+// in the run's EventBridge event (default 100); ORGSCAN_EVENT_BUS (default
+// the account's default bus).
 package main
 
 import (
 	"context"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/orgscan/orgscan/functions/internal/runtime"
 	"github.com/orgscan/orgscan/pkg/history"
+	"github.com/orgscan/orgscan/pkg/notify"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/store"
 )
@@ -26,12 +32,23 @@ func main() {
 		env.Logger.Error("ORGSCAN_TABLE is not set")
 		os.Exit(1)
 	}
+	minUSD := 100.0
+	if v := os.Getenv("ORGSCAN_NOTIFY_MIN_USD"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			env.Logger.Error("ORGSCAN_NOTIFY_MIN_USD is not a number of dollars", "value", v)
+			os.Exit(1)
+		}
+		minUSD = f
+	}
 	h := pipeline.AggregateFunction{Aggregator: &pipeline.Aggregator{
-		Blobs:   env.Blobs,
-		History: history.Parquet{},
-		State:   &store.DynamoState{Client: dynamodb.NewFromConfig(env.Config), Table: table},
-		Clock:   time.Now,
-		Logger:  env.Logger,
+		Blobs:        env.Blobs,
+		History:      history.Parquet{},
+		State:        &store.DynamoState{Client: dynamodb.NewFromConfig(env.Config), Table: table},
+		Clock:        time.Now,
+		Logger:       env.Logger,
+		Notifier:     notify.EventBridge{Client: eventbridge.NewFromConfig(env.Config), Bus: os.Getenv("ORGSCAN_EVENT_BUS")},
+		NotifyMinUSD: minUSD,
 	}}
 	lambda.Start(h.Handle)
 }
