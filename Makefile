@@ -6,7 +6,7 @@ FUNCTIONS := dispatcher collector aggregator
 # The Lambda runtime interface emulator, for the functions' runtime test.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all build cli functions tools moto docs asl demo test lint vet fmt-check staticcheck unit bench clean deps \
+.PHONY: all build cli functions tools chromium moto docs asl demo test lint vet fmt-check staticcheck unit bench clean deps \
 	synth cdk-test deploy
 
 all: build
@@ -27,10 +27,20 @@ functions: deps
 	done
 	@ls -l dist/*/bootstrap | awk '{printf "%-28s %5.1f MB\n", $$NF, $$5/1e6}'
 
-tools: bin/aws-lambda-rie moto tools/node_modules/.bin/asl-validator
+tools: chromium bin/aws-lambda-rie moto tools/node_modules/.bin/asl-validator
 
+# The Node tools exactly as tools/package-lock.json pins them: asl-validator
+# and playwright-core (the HTML report's browser test). npm ci reinstalls
+# them all whenever package.json or the lock file changes; the touch keeps
+# the target newer than the lock file.
 tools/node_modules/.bin/asl-validator: tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund
+	@touch $@
+
+# The browser the report's browser test drives: Debian's Chromium
+# (playwright-core downloads no browser).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 # moto server is preinstalled on the development and CI machines; elsewhere
 # it comes from PyPI.
@@ -42,7 +52,8 @@ bin/aws-lambda-rie:
 
 # A simulated organization of 25 accounts × 4 regions, scanned with the same
 # handlers that run in AWS, on two consecutive simulated days: the second run
-# shows new and resolved findings; then a named query over the history.
+# shows new and resolved findings; then a named query over the history and
+# the run's HTML report.
 # No AWS account, no network. Its data goes to a fresh ./orgscan-demo.
 DEMO_DATA := ./orgscan-demo
 demo: cli
@@ -55,6 +66,9 @@ demo: cli
 	@echo
 	@echo "== what day 1 found that day 0 did not (orgscan query --named new_since_previous_run)"
 	$(BIN) query --data $(DEMO_DATA) --named new_since_previous_run
+	@echo
+	@echo "== the latest run's report: one self-contained HTML file, open it in a browser"
+	$(BIN) report --data $(DEMO_DATA)
 
 # Unit tests, then the integration tests: moto server (started by the tests
 # on a free 127.0.0.1 port) and the Lambda functions under the runtime

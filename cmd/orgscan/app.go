@@ -38,6 +38,7 @@ Usage:
   orgscan run [flags]      scan AWS (or --simulate a simulated organization)
   orgscan start [--wait]   start a run of the deployed state machine
   orgscan findings         open findings of the latest state, most expensive first
+  orgscan report           a run's self-contained HTML report
   orgscan query "SQL"      SQL over the run history (DuckDB; --named NAME, --list)
   orgscan checks [--json|--markdown]  list the checks
   orgscan iam-policy       the member role's least-privilege policy
@@ -64,6 +65,8 @@ func (a *App) Main(ctx context.Context, args []string) int {
 		err = a.query(ctx, rest)
 	case "findings":
 		err = a.findings(ctx, rest)
+	case "report":
+		err = a.report(ctx, rest)
 	case "pricing":
 		err = a.pricing(ctx, rest)
 	case "start":
@@ -74,7 +77,7 @@ func (a *App) Main(ctx context.Context, args []string) int {
 		fmt.Fprint(a.Stdout, topUsage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q (commands: run, start, findings, query, checks, iam-policy, pricing, help)", cmd)
+		err = usagef("unknown command %q (commands: run, start, findings, report, query, checks, iam-policy, pricing, help)", cmd)
 		prefix = "orgscan"
 	}
 	if err == nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
+	"github.com/orgscan/orgscan/pkg/report"
 	"github.com/orgscan/orgscan/pkg/sim"
 	"github.com/orgscan/orgscan/pkg/store"
 )
@@ -163,7 +164,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 	local := &pipeline.Local{
 		Dispatcher:  &pipeline.Dispatcher{Discovery: src.discovery, Blobs: blobs, Clock: time.Now, Logger: logger},
 		Collector:   &pipeline.Collector{Clients: src.factory, Blobs: blobs, Clock: src.clock, Prices: pricing.Default(), Logger: logger},
-		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: f.data}, Clock: time.Now, Logger: logger},
+		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: f.data}, Reporter: report.HTML{}, Clock: time.Now, Logger: logger},
 		Concurrency: f.concurrency,
 	}
 	var bar *progressbar.ProgressBar
@@ -343,6 +344,9 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 	}
 	fmt.Fprintf(w, "run data: %s (findings.jsonl, pairs.jsonl, summary.json)\n", blobs.Path("runs/"+s.RunID)+string(os.PathSeparator))
 	fmt.Fprintf(w, "history:  %s (query it with `orgscan query`)\n", blobs.Path(s.HistoryKeys[pipeline.FindingsTable]))
+	if s.ReportKey != "" {
+		fmt.Fprintf(w, "report:   %s (open it in a browser)\n", blobs.Path(s.ReportKey))
+	}
 }
 
 func paren(s string) string {

@@ -22,6 +22,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/notify"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/report"
 	"github.com/orgscan/orgscan/pkg/store"
 )
 
@@ -47,6 +48,7 @@ func main() {
 		State:        &store.DynamoState{Client: dynamodb.NewFromConfig(env.Config), Table: table},
 		Clock:        time.Now,
 		Logger:       env.Logger,
+		Reporter:     report.HTML{},
 		Notifier:     notify.EventBridge{Client: eventbridge.NewFromConfig(env.Config), Bus: os.Getenv("ORGSCAN_EVENT_BUS")},
 		NotifyMinUSD: minUSD,
 	}}

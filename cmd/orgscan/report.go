@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/report"
+	"github.com/orgscan/orgscan/pkg/store"
+)
+
+// report writes a run's HTML report from the local data directory, the
+// same report the aggregator writes in AWS: the run's summary, its most
+// expensive open findings, its failed and partial pairs and the trend of
+// every recorded run.
+func (a *App) report(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("orgscan report", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	data := fs.String("data", "./orgscan-data", "data directory of the runs")
+	runID := fs.String("run", "", "run ID (default: the newest run)")
+	out := fs.String("out", "", "report file (default: DATA/reports/RUN.html)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(a.Stdout, "Usage: orgscan report [--data DIR] [--run ID] [--out FILE]")
+			fmt.Fprintln(a.Stdout, "Writes a run's report, one self-contained HTML file, and prints its path.")
+			fs.SetOutput(a.Stdout)
+			fs.PrintDefaults()
+			return errHelp
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (flags only)", fs.Arg(0))
+	}
+	if *runID != "" {
+		if err := (pipeline.RunRequest{RunID: *runID}).Validate(); err != nil {
+			return usagef("--run %q: not a run ID", *runID)
+		}
+	}
+	state := &store.LocalState{Dir: *data}
+	recs, err := state.Runs(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		if _, err := os.Stat(*data); err != nil {
+			return fmt.Errorf("no data directory %s: run `orgscan run` first (or pass --data)", *data)
+		}
+		return fmt.Errorf("no runs in %s: run `orgscan run` first (or pass --data)", *data)
+	}
+	rec := recs[0] // newest first
+	if *runID != "" {
+		found := false
+		for _, r := range recs {
+			if r.RunID == *runID {
+				rec, found = r, true
+				break
+			}
+		}
+		if !found {
+			return usagef("--run %q: no such run in %s (newest: %s)", *runID, *data, recs[0].RunID)
+		}
+	}
+	in, err := reportInput(ctx, store.Dir{Root: *data}, rec, recs)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", rec.RunID, err)
+	}
+	var buf bytes.Buffer
+	if err := (report.HTML{}).Render(&buf, in); err != nil {
+		return err
+	}
+	path := *out
+	if path == "" {
+		path = filepath.Join(*data, filepath.FromSlash(pipeline.ReportKey(rec.RunID)))
+	}
+	// Dir.Put writes beside the target and renames: no half-written report.
+	if err := (store.Dir{Root: filepath.Dir(path)}).Put(ctx, filepath.Base(path), &buf); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	fmt.Fprintln(a.Stdout, path)
+	return nil
+}
+
+// reportInput gathers what the report of rec shows; recs are every run
+// record, newest first.
+func reportInput(ctx context.Context, blobs store.Dir, rec store.RunRecord, recs []store.RunRecord) (pipeline.ReportInput, error) {
+	var in pipeline.ReportInput
+	if err := json.Unmarshal(rec.Summary, &in.Summary); err != nil {
+		return in, fmt.Errorf("summary of the run record: %w", err)
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		var s pipeline.RunSummary
+		if json.Unmarshal(recs[i].Summary, &s) != nil {
+			continue // a record this version cannot read has no point to give
+		}
+		in.Trend = append(in.Trend, pipeline.TrendPoint{RunID: recs[i].RunID, StartedAt: recs[i].StartedAt,
+			Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
+	}
+
+	top := mostExpensive{max: pipeline.MaxReportFindings}
+	err := readJSONLines(ctx, blobs, pipeline.FindingsKey(rec.RunID), func(f finding.Finding) {
+		if f.Status == finding.Open {
+			top.add(f)
+		}
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return in, fmt.Errorf("no %s: the run was not aggregated", pipeline.FindingsKey(rec.RunID))
+	}
+	if err != nil {
+		return in, err
+	}
+	in.Findings, in.FindingsTotal = top.sorted(), top.total
+
+	var failed, partial []pipeline.PairProblem
+	err = readJSONLines(ctx, blobs, pipeline.PairsKey(rec.RunID), func(p pipeline.PairResult) {
+		pp := pipeline.PairProblem{AccountID: p.AccountID, AccountName: p.AccountName, Region: p.Region, Status: p.Status, Errors: p.Errors}
+		switch p.Status {
+		case pipeline.PairFailed:
+			failed = append(failed, pp)
+		case pipeline.PairPartial:
+			partial = append(partial, pp)
+		}
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return in, nil // the summary's list of problems stands in
+	}
+	in.Problems = append(failed, partial...)
+	return in, err
+}
+
+// readJSONLines calls fn on each line of a JSON-lines blob.
+func readJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, fn func(T)) error {
+	rc, err := blobs.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for n := 1; ; n++ {
+		var v T
+		if err := dec.Decode(&v); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s: item %d: %w", key, n, err)
+		}
+		fn(v)
+	}
+}
+
+// mostExpensive keeps the max most expensive findings it is given (unknown
+// costs last, then by ID), in bounded memory, and counts them all.
+type mostExpensive struct {
+	max, total int
+	items      []finding.Finding
+}
+
+func (m *mostExpensive) add(f finding.Finding) {
+	m.total++
+	m.items = append(m.items, f)
+	if len(m.items) >= 2*m.max {
+		m.trim()
+	}
+}
+
+func (m *mostExpensive) trim() {
+	sort.SliceStable(m.items, func(i, j int) bool {
+		ci, cj := costOf(m.items[i]), costOf(m.items[j])
+		if ci != cj {
+			return ci > cj
+		}
+		return m.items[i].FindingID < m.items[j].FindingID
+	})
+	if len(m.items) > m.max {
+		m.items = m.items[:m.max]
+	}
+}
+
+func (m *mostExpensive) sorted() []finding.Finding {
+	m.trim()
+	return m.items
+}
