@@ -85,7 +85,7 @@ func (a *App) findings(ctx context.Context, args []string) error {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		ci, cj := costOf(out[i]), costOf(out[j])
+		ci, cj := out[i].SortCost(), out[j].SortCost()
 		if ci != cj {
 			return ci > cj
 		}
@@ -118,13 +118,6 @@ func (a *App) findings(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.Stdout, "(%s of %d open findings)\n", strconv.Itoa(len(out)), total)
 	return nil
-}
-
-func costOf(f finding.Finding) float64 {
-	if f.MonthlyCostUSD == nil {
-		return -1 // unknown prices sort last
-	}
-	return *f.MonthlyCostUSD
 }
 
 func containsItem(set []string, s string) bool {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pipeline"
@@ -106,10 +105,10 @@ func reportInput(ctx context.Context, blobs store.Dir, rec store.RunRecord, recs
 			Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
 	}
 
-	top := mostExpensive{max: pipeline.MaxReportFindings}
+	top := pipeline.TopFindings{Max: pipeline.MaxReportFindings}
 	err := readJSONLines(ctx, blobs, pipeline.FindingsKey(rec.RunID), func(f finding.Finding) {
 		if f.Status == finding.Open {
-			top.add(f)
+			top.Add(f)
 		}
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -118,7 +117,7 @@ func reportInput(ctx context.Context, blobs store.Dir, rec store.RunRecord, recs
 	if err != nil {
 		return in, err
 	}
-	in.Findings, in.FindingsTotal = top.sorted(), top.total
+	in.Findings, in.FindingsTotal = top.Sorted(), top.Total
 
 	var failed, partial []pipeline.PairProblem
 	err = readJSONLines(ctx, blobs, pipeline.PairsKey(rec.RunID), func(p pipeline.PairResult) {
@@ -154,37 +153,4 @@ func readJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, fn
 		}
 		fn(v)
 	}
-}
-
-// mostExpensive keeps the max most expensive findings it is given (unknown
-// costs last, then by ID), in bounded memory, and counts them all.
-type mostExpensive struct {
-	max, total int
-	items      []finding.Finding
-}
-
-func (m *mostExpensive) add(f finding.Finding) {
-	m.total++
-	m.items = append(m.items, f)
-	if len(m.items) >= 2*m.max {
-		m.trim()
-	}
-}
-
-func (m *mostExpensive) trim() {
-	sort.SliceStable(m.items, func(i, j int) bool {
-		ci, cj := costOf(m.items[i]), costOf(m.items[j])
-		if ci != cj {
-			return ci > cj
-		}
-		return m.items[i].FindingID < m.items[j].FindingID
-	})
-	if len(m.items) > m.max {
-		m.items = m.items[:m.max]
-	}
-}
-
-func (m *mostExpensive) sorted() []finding.Finding {
-	m.trim()
-	return m.items
 }

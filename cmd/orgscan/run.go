@@ -356,25 +356,8 @@ func paren(s string) string {
 	return "(" + s + ")"
 }
 
-// money formats dollars with thousands separators: 12345.6 → $12,345.60.
-func money(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	intPart, frac, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(intPart, "-")
-	intPart = strings.TrimPrefix(intPart, "-")
-	var b strings.Builder
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	return sign + "$" + b.String() + "." + frac
-}
+// money formats dollars for the summary.
+func money(v float64) string { return pricing.USD(v) }
 
 // peakRSS is the process's peak resident set size in bytes (Linux VmHWM),
 // or 0 where the kernel does not say.

@@ -81,3 +81,12 @@ func ID(checkID, accountID, region, resourceID string) string {
 
 // Cost returns a pointer to usd, for findings whose price is known.
 func Cost(usd float64) *float64 { return &usd }
+
+// SortCost is the monthly cost for ordering findings most expensive first:
+// an unknown cost sorts below every known one, zero included.
+func (f Finding) SortCost() float64 {
+	if f.MonthlyCostUSD == nil {
+		return -1
+	}
+	return *f.MonthlyCostUSD
+}

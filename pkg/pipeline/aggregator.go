@@ -181,8 +181,8 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	invUp := startUpload(ctx, a.Blobs, sum.HistoryKeys[InventoryTable])
 	invRows := a.History.Inventory(invUp, req.RunID, req.StartedAt)
 	byCheck := map[string]*CheckTotal{}
-	top := topFindings{max: MaxReportFindings}
-	costly := topFindings{max: MaxEventFindings}
+	top := TopFindings{Max: MaxReportFindings}
+	costly := TopFindings{Max: MaxEventFindings}
 	err = func() error {
 		for start := 0; start < len(pairs); {
 			end := start
@@ -232,10 +232,10 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 					continue
 				}
 				if a.Reporter != nil {
-					top.add(f)
+					top.Add(f)
 				}
 				if a.Notifier != nil && f.OpenedRunID == req.RunID && f.MonthlyCostUSD != nil && *f.MonthlyCostUSD >= a.NotifyMinUSD {
-					costly.add(f)
+					costly.Add(f)
 				}
 				t := byCheck[f.CheckID]
 				if t == nil {
@@ -307,7 +307,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 			Regions: stored.Regions, Pairs: stored.Pairs, PairsFailed: stored.PairsFailed, PairsPartial: stored.PairsPartial,
 			Findings: stored.Findings, New: stored.New, Resolved: stored.Resolved, Suppressed: stored.Suppressed,
 			MonthlyCostUSD: stored.MonthlyCostUSD, ScanCostUSD: stored.ScanCostUSD, ReportKey: stored.ReportKey,
-			MinMonthlyCostUSD: a.NotifyMinUSD, NewCostly: costly.sorted(), NewCostlyTotal: costly.total,
+			MinMonthlyCostUSD: a.NotifyMinUSD, NewCostly: costly.Sorted(), NewCostlyTotal: costly.Total,
 			FailedPairs: problems[:min(len(problems), 20)]}
 		if err := a.Notifier.Notify(ctx, ev); err != nil {
 			return RunSummary{}, err
@@ -531,7 +531,7 @@ func (u *upload) finish(err error) error {
 
 // report renders the run's report: the summary as recorded, the most
 // expensive open findings, every problem pair and the trend of all runs.
-func (a *Aggregator) report(ctx context.Context, sum RunSummary, top topFindings, problems []PairProblem) error {
+func (a *Aggregator) report(ctx context.Context, sum RunSummary, top TopFindings, problems []PairProblem) error {
 	recs, err := a.State.Runs(ctx, 0)
 	if err != nil {
 		return err
@@ -545,49 +545,44 @@ func (a *Aggregator) report(ctx context.Context, sum RunSummary, top topFindings
 		trend = append(trend, TrendPoint{RunID: s.RunID, StartedAt: s.StartedAt, Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
 	}
 	var buf bytes.Buffer
-	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.sorted(), FindingsTotal: top.total, Trend: trend, Problems: problems}); err != nil {
+	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.Sorted(), FindingsTotal: top.Total, Trend: trend, Problems: problems}); err != nil {
 		return err
 	}
 	return a.Blobs.Put(ctx, sum.ReportKey, &buf)
 }
 
-// topFindings keeps the max most expensive findings it is given (unknown
-// costs last), in bounded memory.
-type topFindings struct {
-	max   int
-	total int
+// TopFindings keeps the Max most expensive findings it is given (unknown
+// costs last, then by ID) in bounded memory, and counts them all (Total).
+type TopFindings struct {
+	Max   int
+	Total int
 	items []finding.Finding
 }
 
-func (t *topFindings) add(f finding.Finding) {
-	t.total++
+// Add offers a finding.
+func (t *TopFindings) Add(f finding.Finding) {
+	t.Total++
 	t.items = append(t.items, f)
-	if len(t.items) >= 2*t.max {
+	if len(t.items) >= 2*t.Max {
 		t.trim()
 	}
 }
 
-func (t *topFindings) trim() {
+func (t *TopFindings) trim() {
 	sort.SliceStable(t.items, func(i, j int) bool { return moreCostly(t.items[i], t.items[j]) })
-	if len(t.items) > t.max {
-		t.items = t.items[:t.max]
+	if len(t.items) > t.Max {
+		t.items = t.items[:t.Max]
 	}
 }
 
-func (t *topFindings) sorted() []finding.Finding {
+// Sorted returns the kept findings, most expensive first.
+func (t *TopFindings) Sorted() []finding.Finding {
 	t.trim()
 	return t.items
 }
 
 func moreCostly(a, b finding.Finding) bool {
-	ca, cb := -1.0, -1.0
-	if a.MonthlyCostUSD != nil {
-		ca = *a.MonthlyCostUSD
-	}
-	if b.MonthlyCostUSD != nil {
-		cb = *b.MonthlyCostUSD
-	}
-	if ca != cb {
+	if ca, cb := a.SortCost(), b.SortCost(); ca != cb {
 		return ca > cb
 	}
 	return a.FindingID < b.FindingID

@@ -7,6 +7,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -210,4 +212,22 @@ func (t *Table) LogsStorage(region string, bytes int64) (float64, bool) {
 		return 0, false
 	}
 	return float64(bytes) / (1 << 30) * p.LogsStorageGBMonth, true
+}
+
+// USD formats dollars with cents and thousands separators: $12,345.60.
+func USD(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 2, 64)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, cents, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return sign + "$" + b.String() + "." + cents
 }

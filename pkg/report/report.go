@@ -31,6 +31,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pricing"
 )
 
 var (
@@ -168,7 +169,7 @@ func buildView(in pipeline.ReportInput) view {
 	findings := make([]finding.Finding, len(in.Findings))
 	copy(findings, in.Findings)
 	sort.SliceStable(findings, func(i, j int) bool {
-		ci, cj := cost(findings[i]), cost(findings[j])
+		ci, cj := findings[i].SortCost(), findings[j].SortCost()
 		if ci != cj {
 			return ci > cj
 		}
@@ -322,23 +323,8 @@ func findingRow(f finding.Finding) row {
 }
 
 // cost sorts unknown prices after every known one, zero included.
-func cost(f finding.Finding) float64 {
-	if f.MonthlyCostUSD == nil {
-		return -1
-	}
-	return *f.MonthlyCostUSD
-}
-
-// money formats dollars with cents and thousands separators: $1,234.50.
-func money(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, cents, _ := strings.Cut(s, ".")
-	return sign + "$" + group(whole) + "." + cents
-}
+// money formats dollars: $1,234.50.
+func money(v float64) string { return pricing.USD(v) }
 
 // group puts thousands separators into a string of digits.
 func group(digits string) string {
