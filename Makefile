@@ -106,6 +106,17 @@ bench: cli
 	$(GO) run ./internal/benchmarks/aggregate
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
+# Every fuzz target for FUZZTIME each (not part of make test; the seeds
+# run as ordinary tests there).
+FUZZTIME ?= 20s
+FUZZ_TARGETS := ./pkg/pipeline:FuzzDispatchInput ./pkg/pipeline:FuzzCollectInput ./pkg/config:FuzzParse \
+	./pkg/checks:FuzzParseStateTransitionTime ./pkg/checks:FuzzELBResourceID ./pkg/checks:FuzzParseLambdaTime
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
 # Regenerate docs/checks.md and docs/iam-policy.json from the check registry
 # (a test fails when they are stale).
 docs:
