@@ -259,7 +259,8 @@ func TestThrottlingIsRetried(t *testing.T) {
 }
 
 // A malformed manual execution input is refused by the dispatcher with a
-// typed error naming the value, and nothing reaches the bucket.
+// typed error naming the field and the value, and nothing reaches the bucket
+// (the dispatcher writes nothing else: DynamoDB is the aggregator's).
 func TestDispatcherRefusesMalformedInput(t *testing.T) {
 	w := seeded(t)
 	h := newHarness(t, w, mototest.NewFaults())
@@ -271,6 +272,30 @@ func TestDispatcherRefusesMalformedInput(t *testing.T) {
 		{`{"checks":["ec2-idle-instance","s3-nope"]}`, "checks", "s3-nope"},
 		{`{"acounts":["123456789012"]}`, "acounts", ""},
 		{`{"accounts":["999999999999"]}`, "accounts", "999999999999"},
+		{`{"accounts":["1234567890123"]}`, "accounts", "1234567890123"},
+		{`{"accounts":["12345678901a"]}`, "accounts", "12345678901a"},
+		{`{"excludeAccounts":["abc"]}`, "excludeAccounts", "abc"},
+		{`{"organizationalUnits":["ou-1"]}`, "organizationalUnits", "ou-1"},
+		{`{"regions":["US-EAST-1"]}`, "regions", "US-EAST-1"},
+		{`{"regions":[""]}`, "regions", ""},
+		{`{"checks":["EC2-IDLE-INSTANCE"]}`, "checks", "EC2-IDLE-INSTANCE"},
+		{`{"runId":"../../etc"}`, "runId", "../../etc"},
+		{`{"runId":"-leading-dash"}`, "runId", "-leading-dash"},
+		{`{"roleName":"role with spaces"}`, "roleName", "role with spaces"},
+		{`{"lookbackDays":-1}`, "lookbackDays", "-1"},
+		{`{"lookbackDays":100000}`, "lookbackDays", "100000"},
+		{`{"maxConcurrency":20000}`, "maxConcurrency", "20000"},
+		{`{"toleratedFailurePercentage":101}`, "toleratedFailurePercentage", "101"},
+		{`{"toleratedFailurePercentage":-5}`, "toleratedFailurePercentage", "-5"},
+		{`{"params":{"s3-nope":{"x":1}}}`, "params", "s3-nope"},
+		{`{"exclusions":[{"checks":["s3-nope"],"accounts":["123456789012"]}]}`, "exclusions[0].checks", "s3-nope"},
+		{`{"accounts":"123456789012"}`, "input", ""},
+		{`{"lookbackDays":"14"}`, "input", ""},
+		{`not json`, "input", ""},
+		{`{"regions":["us-east-1"]} {"regions":["eu-west-1"]}`, "input", ""},
+		{`["us-east-1"]`, "input", ""},
+		{`{"regions":["us-east-1"],"Regions":["eu-west-1"]}`, "Regions", ""},
+		{`{"exclusions":[{"checks":["ec2-idle-instance"],"tags":{"":"x"},"bogus":1}]}`, "exclusions", "bogus"},
 	} {
 		_, err := fn.Handle(context.Background(), json.RawMessage(tc.input))
 		var ir *pipeline.InvalidRequestError

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/orgscan/orgscan/pkg/checks"
@@ -61,13 +62,28 @@ func DecodeRunRequest(b []byte) (RunRequest, error) {
 // UnmarshalJSON rejects unknown fields, so a typo in an execution input
 // ("acounts") fails loudly instead of scanning everything.
 func (r *RunRequest) UnmarshalJSON(b []byte) error {
+	// encoding/json matches field names case-insensitively, so "Regions"
+	// would be taken for "regions" (and of two spellings the last would win
+	// silently). Execution inputs are case-sensitive JSON: require the exact
+	// names first.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
+	}
+	for k := range keys {
+		if !slices.Contains(runRequestFields, k) {
+			return unknownRequestField(k)
+		}
+	}
 	type plain RunRequest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var p plain
 	if err := dec.Decode(&p); err != nil {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return &InvalidRequestError{Field: strings.Trim(f, `"`), Reason: "is not a run request field (known: runId, accounts, excludeAccounts, organizationalUnits, regions, checks, roleName, lookbackDays, params, exclusions, maxConcurrency, toleratedFailurePercentage)"}
+			// The top-level names were checked above: this one is nested,
+			// and exclusions are the only nested objects with fixed fields.
+			return &InvalidRequestError{Field: "exclusions", Value: strings.Trim(f, `"`), Reason: "is not an exclusion field (known: checks, accounts, regions, resources, tags, reason)"}
 		}
 		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
 	}
@@ -76,6 +92,13 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 	}
 	*r = RunRequest(p)
 	return nil
+}
+
+// runRequestFields are RunRequest's JSON names, spelled exactly.
+var runRequestFields = []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency", "toleratedFailurePercentage"}
+
+func unknownRequestField(name string) error {
+	return &InvalidRequestError{Field: name, Reason: "is not a run request field (known: " + strings.Join(runRequestFields, ", ") + ")"}
 }
 
 // Validate checks the request's syntax: IDs and names well formed, checks

@@ -1,0 +1,50 @@
+package pipeline
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The exact-name list the decoder enforces is RunRequest's JSON tags, in
+// order, so a new field cannot be added to one and forgotten in the other.
+func TestRunRequestFieldsMatchTags(t *testing.T) {
+	typ := reflect.TypeFor[RunRequest]()
+	var tags []string
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		tags = append(tags, name)
+	}
+	if !reflect.DeepEqual(tags, runRequestFields) {
+		t.Fatalf("runRequestFields = %v, JSON tags = %v", runRequestFields, tags)
+	}
+}
+
+// encoding/json would take "Regions" for "regions"; the decoder must not.
+func TestDecodeRunRequestFieldNamesAreCaseSensitive(t *testing.T) {
+	for _, tc := range []struct{ in, field string }{
+		{`{"Regions":["us-east-1"]}`, "Regions"},
+		{`{"regions":["us-east-1"],"REGIONS":["eu-west-1"]}`, "REGIONS"},
+		{`{"RunId":"r1"}`, "RunId"},
+	} {
+		_, err := DecodeRunRequest([]byte(tc.in))
+		var ir *InvalidRequestError
+		if !errors.As(err, &ir) || ir.Field != tc.field {
+			t.Errorf("%s: err = %v, want InvalidRequestError for field %q", tc.in, err, tc.field)
+		}
+	}
+	r, err := DecodeRunRequest([]byte(`{"regions":["us-east-1"],"runId":"r1"}`))
+	if err != nil || r.RunID != "r1" || len(r.Regions) != 1 {
+		t.Fatalf("exact names: %+v, %v", r, err)
+	}
+}
+
+// An unknown field inside an exclusion names the exclusions and the field.
+func TestDecodeRunRequestUnknownExclusionField(t *testing.T) {
+	_, err := DecodeRunRequest([]byte(`{"exclusions":[{"checks":["ec2-idle-instance"],"resourceIds":["i-1"]}]}`))
+	var ir *InvalidRequestError
+	if !errors.As(err, &ir) || ir.Field != "exclusions" || ir.Value != "resourceIds" {
+		t.Fatalf("err = %v, want InvalidRequestError{exclusions resourceIds}", err)
+	}
+}
