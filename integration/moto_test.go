@@ -258,6 +258,30 @@ func TestThrottlingIsRetried(t *testing.T) {
 	}
 }
 
+// Every 4th request of the whole run (STS, Organizations, the scanned
+// services, CloudWatch, S3) fails with a 500 or a connection reset: the
+// SDK retryer absorbs both and the run is complete and exact.
+func TestServerErrorsAndResetsAreRetried(t *testing.T) {
+	w := seeded(t)
+	f := mototest.NewFaults()
+	f.FailEvery = 4
+	h := newHarness(t, w, f)
+	sum, err := h.local.Run(context.Background(), pipeline.RunRequest{RoleName: mototest.RoleName, Regions: w.Regions,
+		Accounts: []string{w.Members[0].ID, w.Members[1].ID, w.Members[2].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e500, resets := f.Failed(); e500 == 0 || resets == 0 {
+		t.Fatalf("injected %d 500s and %d resets; want both", e500, resets)
+	}
+	if sum.PairsOK != sum.Pairs {
+		t.Fatalf("server errors leaked into pair statuses: %+v", sum.Problems)
+	}
+	if d := cmp.Diff(w.Expected, h.findings(t, sum)); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
 // A malformed manual execution input is refused by the dispatcher with a
 // typed error naming the field and the value, and nothing reaches the bucket
 // (the dispatcher writes nothing else: DynamoDB is the aggregator's).

@@ -3,10 +3,12 @@ package mototest
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -14,16 +16,23 @@ import (
 
 // Faults is an HTTP client for the SDK (awsx.Options.HTTPClient) that
 // counts requests and injects faults before they reach the server: it
-// answers AssumeRole into one account with AccessDenied, and throttles
-// every n-th EC2 request, the way AWS answers. Safe for concurrent use.
+// answers AssumeRole into one account with AccessDenied, throttles every
+// n-th EC2 request the way AWS answers, and fails every n-th request of any
+// service with a 500 or a connection reset. Safe for concurrent use.
 type Faults struct {
 	Base aws.HTTPClient
 	// DenyAssumeRoleInto is an account ID whose roles cannot be assumed.
 	DenyAssumeRoleInto string
 	// ThrottleEC2Every throttles every n-th EC2 request (0: never).
 	ThrottleEC2Every int
+	// FailEvery answers every n-th request (any service; 0: never),
+	// alternately, with an HTTP 500 InternalError and a connection reset.
+	FailEvery int
 
 	mu        sync.Mutex
+	seen      int
+	errors500 int
+	resets    int
 	actions   map[string]int
 	ec2Seen   int
 	throttled int
@@ -63,6 +72,17 @@ func (f *Faults) Do(req *http.Request) (*http.Response, error) {
 			f.throttled++
 		}
 	}
+	f.seen++
+	fail500, reset := false, false
+	if !throttle && f.FailEvery > 0 && f.seen%f.FailEvery == 0 {
+		if (f.seen/f.FailEvery)%2 == 0 {
+			fail500 = true
+			f.errors500++
+		} else {
+			reset = true
+			f.resets++
+		}
+	}
 	deny := action == "AssumeRole" && f.DenyAssumeRoleInto != "" && strings.Contains(formValue(string(body), "RoleArn"), ":"+f.DenyAssumeRoleInto+":")
 	if deny {
 		f.denied++
@@ -74,6 +94,15 @@ func (f *Faults) Do(req *http.Request) (*http.Response, error) {
 			`<Message>User: arn:aws:sts::123456789012:assumed-role/orgscan-collector is not authorized to perform: sts:AssumeRole (injected)</Message></Error><RequestId>injected</RequestId></ErrorResponse>`), nil
 	case throttle:
 		return response(req, http.StatusServiceUnavailable, `<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded. (injected)</Message></Error></Errors><RequestID>injected</RequestID></Response>`), nil
+	case reset:
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	case fail500:
+		if req.Header.Get("X-Amz-Target") != "" {
+			r := response(req, http.StatusInternalServerError, `{"__type":"InternalFailure","message":"internal error (injected)"}`)
+			r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+			return r, nil
+		}
+		return response(req, http.StatusInternalServerError, `<Response><Errors><Error><Code>InternalError</Code><Message>internal error (injected)</Message></Error></Errors><RequestID>injected</RequestID></Response>`), nil
 	}
 	return f.Base.Do(req)
 }
@@ -89,6 +118,13 @@ func (f *Faults) Count(action string) int {
 // Throttled and Denied count injected faults.
 func (f *Faults) Throttled() int { f.mu.Lock(); defer f.mu.Unlock(); return f.throttled }
 func (f *Faults) Denied() int    { f.mu.Lock(); defer f.mu.Unlock(); return f.denied }
+
+// Failed counts injected 500s and connection resets.
+func (f *Faults) Failed() (errors500, resets int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.errors500, f.resets
+}
 
 func response(req *http.Request, status int, body string) *http.Response {
 	return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
