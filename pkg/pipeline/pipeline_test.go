@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
@@ -509,5 +510,94 @@ func TestRunEvent(t *testing.T) {
 	b, _ := json.Marshal(ev)
 	if len(b) > 200*1024 {
 		t.Fatalf("event of %d bytes is too close to EventBridge's 256 KB", len(b))
+	}
+}
+
+// crashingState stands for an aggregator that dies midway: its n-th
+// PutFindings writes and then fails, as if the process was killed before the
+// write was acknowledged.
+type crashingState struct {
+	store.State
+	n     int
+	calls int
+}
+
+func (c *crashingState) PutFindings(ctx context.Context, accountID string, items []finding.Finding) error {
+	c.calls++
+	if err := c.State.PutFindings(ctx, accountID, items); err != nil {
+		return err
+	}
+	if c.calls == c.n {
+		return errors.New("aggregator killed (injected)")
+	}
+	return nil
+}
+
+// An aggregator killed after writing part of the state, then run again on
+// the same run, ends with exactly the state, files and summary of a run that
+// was never interrupted.
+func TestAggregatorKilledMidwayThenRerun(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 9, Accounts: 4})
+	accts, _ := org.Accounts(context.Background(), nil)
+	collect := func(dir string) []pipeline.PairResult {
+		col := &pipeline.Collector{Clients: org, Blobs: store.Dir{Root: dir}, Clock: org.Now, Prices: pricing.Default()}
+		var items []pipeline.WorkItem
+		for _, a := range accts {
+			items = append(items, pipeline.WorkItem{RunID: "kill", AccountID: a.ID, AccountName: a.Name, Region: "us-east-1", Checks: checks.IDs()})
+		}
+		res, err := col.Handle(context.Background(), items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	clean, killed := t.TempDir(), t.TempDir()
+	req := func(dir string) pipeline.AggregateRequest {
+		return pipeline.AggregateRequest{RunID: "kill", StartedAt: wallClock(), Pairs: collect(dir)}
+	}
+	cleanState := &store.LocalState{Dir: clean}
+	want, err := (&pipeline.Aggregator{Blobs: store.Dir{Root: clean}, History: history.Parquet{}, State: cleanState, Clock: wallClock}).Handle(context.Background(), req(clean))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	killedReq := req(killed)
+	crash := &crashingState{State: &store.LocalState{Dir: killed}, n: 2}
+	if _, err := (&pipeline.Aggregator{Blobs: store.Dir{Root: killed}, History: history.Parquet{}, State: crash, Clock: wallClock}).Handle(context.Background(), killedReq); err == nil {
+		t.Fatal("the killed aggregator reported success")
+	}
+	if crash.calls < 2 {
+		t.Fatalf("only %d PutFindings before the kill; the test must interrupt a partly written state", crash.calls)
+	}
+	killedState := &store.LocalState{Dir: killed}
+	got, err := (&pipeline.Aggregator{Blobs: store.Dir{Root: killed}, History: history.Parquet{}, State: killedState, Clock: wallClock}).Handle(context.Background(), killedReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(pipeline.RunSummary{}, "StateItemsWritten")); d != "" {
+		t.Fatalf("summary after the re-run differs from an uninterrupted run (-want +got):\n%s", d)
+	}
+	if want.New == 0 || got.StateItemsWritten >= want.StateItemsWritten {
+		t.Fatalf("new=%d; items written: uninterrupted %d, re-run %d (the re-run must skip what the killed one wrote)", want.New, want.StateItemsWritten, got.StateItemsWritten)
+	}
+	for _, a := range accts {
+		w, err := cleanState.AccountFindings(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := killedState.AccountFindings(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(w, g); d != "" {
+			t.Fatalf("account %s state differs (-want +got):\n%s", a.ID, d)
+		}
+	}
+	// summary.json differs only in stateItemsWritten, compared above.
+	w, _ := os.ReadFile(filepath.Join(clean, pipeline.FindingsKey("kill")))
+	g, _ := os.ReadFile(filepath.Join(killed, pipeline.FindingsKey("kill")))
+	if len(w) == 0 || !bytes.Equal(w, g) {
+		t.Fatal("findings.jsonl differs after the re-run")
 	}
 }
