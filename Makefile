@@ -108,7 +108,7 @@ bench: cli
 
 # Every fuzz target for FUZZTIME each (not part of make test; the seeds
 # run as ordinary tests there).
-FUZZTIME ?= 20s
+FUZZTIME ?= 30s
 FUZZ_TARGETS := ./pkg/pipeline:FuzzDispatchInput ./pkg/pipeline:FuzzCollectInput ./pkg/config:FuzzParse \
 	./pkg/checks:FuzzParseStateTransitionTime ./pkg/checks:FuzzELBResourceID ./pkg/checks:FuzzParseLambdaTime
 fuzz:
