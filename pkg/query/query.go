@@ -6,6 +6,7 @@ package query
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+	"github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" driver
 
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
@@ -79,9 +80,60 @@ type Result struct {
 	Rows    [][]any
 }
 
-// Run executes one SQL statement and returns its rows.
+// ReadOnlyError refuses a statement that is not a query: orgscan query reads
+// the history and never writes files, attaches databases or installs
+// extensions (DuckDB's COPY … TO, ATTACH, INSTALL would). Several
+// statements at once are refused too (Multi).
+type ReadOnlyError struct {
+	Kind  string // the statement's first keyword, upper case
+	Multi bool
+}
+
+func (e *ReadOnlyError) Error() string {
+	if e.Multi {
+		return "one statement at a time: orgscan query runs a single SELECT (or EXPLAIN)"
+	}
+	return e.Kind + " statements are refused: orgscan query runs only SELECT (or EXPLAIN) and never writes"
+}
+
+// Run executes one SQL statement, which must be a SELECT or an EXPLAIN, and
+// returns its rows.
 func (e *Engine) Run(ctx context.Context, query string) (*Result, error) {
-	rows, err := e.db.QueryContext(ctx, query)
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var kind duckdb.StmtType
+	if err := conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("the DuckDB connection (%T) cannot prepare statements", dc)
+		}
+		// Prepare without a context on purpose: PrepareContext of several
+		// statements executes all but the last (a COPY … TO; SELECT 1 would
+		// write before being looked at), Prepare refuses them.
+		st, err := c.Prepare(query)
+		if err != nil {
+			if strings.HasPrefix(err.Error(), "could not prepare query") {
+				return &ReadOnlyError{Multi: true}
+			}
+			return err
+		}
+		defer st.Close()
+		ds, ok := st.(*duckdb.Stmt)
+		if !ok {
+			return fmt.Errorf("unexpected DuckDB statement %T", st)
+		}
+		kind, err = ds.StatementType()
+		return err
+	}); err != nil {
+		return nil, &SQLError{Err: err}
+	}
+	if kind != duckdb.STATEMENT_TYPE_SELECT && kind != duckdb.STATEMENT_TYPE_EXPLAIN {
+		return nil, &SQLError{Err: &ReadOnlyError{Kind: statementKind(query)}}
+	}
+	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
 		return nil, &SQLError{Err: err}
 	}
@@ -213,4 +265,13 @@ func jsonValue(v any) any {
 func IsSQLError(err error) bool {
 	var se *SQLError
 	return errors.As(err, &se)
+}
+
+// statementKind is a statement's first keyword, for messages.
+func statementKind(query string) string {
+	f := strings.Fields(strings.TrimLeft(query, "(; \t\n"))
+	if len(f) == 0 {
+		return "empty"
+	}
+	return strings.ToUpper(strings.Trim(f[0], "(;"))
 }

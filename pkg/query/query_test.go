@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,52 @@ func TestFormatsAndErrors(t *testing.T) {
 	}
 	if _, err := Open(context.Background(), t.TempDir()); !errors.As(err, new(*NoHistoryError)) {
 		t.Fatalf("empty dir: %v", err)
+	}
+}
+
+// orgscan query only reads: statements that would write files, attach
+// databases, install extensions or change settings are refused before they
+// run, several statements at once too (DuckDB's driver would execute all
+// but the last while preparing), and nothing appears on disk.
+func TestOnlyQueriesRun(t *testing.T) {
+	t.Parallel()
+	e, err := Open(context.Background(), fixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	out := t.TempDir()
+	q := func(s string) string { return strings.ReplaceAll(s, "OUT", out) }
+	for _, tc := range []struct {
+		sql   string
+		kind  string
+		multi bool
+	}{
+		{q("COPY findings TO 'OUT/x.csv'"), "COPY", false},
+		{q("COPY (SELECT 1) TO 'OUT/x.csv'; SELECT 1"), "", true},
+		{q("SELECT 1; COPY (SELECT 1) TO 'OUT/x.csv'"), "", true},
+		{q("ATTACH 'OUT/x.db' AS x"), "ATTACH", false},
+		{"INSTALL httpfs", "INSTALL", false},
+		{"CREATE TABLE t AS SELECT 1", "CREATE", false},
+		{"DROP VIEW findings", "DROP", false},
+		{"SET threads = 1", "SET", false},
+		{"CALL pragma_version()", "CALL", false},
+	} {
+		_, err := e.Run(context.Background(), tc.sql)
+		var ro *ReadOnlyError
+		if !IsSQLError(err) || !errors.As(err, &ro) || ro.Kind != tc.kind || ro.Multi != tc.multi {
+			t.Errorf("%s: err = %v, want ReadOnlyError{%s multi=%v}", tc.sql, err, tc.kind, tc.multi)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Fatalf("a refused statement wrote %d files", len(entries))
+	}
+	for _, ok := range []string{"SELECT count(*) FROM findings", "WITH a AS (SELECT 1 AS x) SELECT x FROM a", "EXPLAIN SELECT 1", "DESCRIBE findings", "SELECT 1;"} {
+		if _, err := e.Run(context.Background(), ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	if _, err := e.Run(context.Background(), "SELECT count(*) FROM findings"); err != nil {
+		t.Fatalf("the views are gone after the refusals: %v", err)
 	}
 }
