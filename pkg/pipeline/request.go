@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -70,7 +71,7 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
 	}
-	for k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(keys)) { // sorted: the same input, the same error
 		if !slices.Contains(runRequestFields, k) {
 			return unknownRequestField(k)
 		}
@@ -83,7 +84,7 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			// The top-level names were checked above: this one is nested,
 			// and exclusions are the only nested objects with fixed fields.
-			return &InvalidRequestError{Field: "exclusions", Value: strings.Trim(f, `"`), Reason: "is not an exclusion field (known: checks, accounts, regions, resources, tags, reason)"}
+			return &InvalidRequestError{Field: "exclusions", Value: strings.Trim(f, `"`), Reason: "is not an exclusion field (known: " + strings.Join(exclusionFields, ", ") + ")"}
 		}
 		return &InvalidRequestError{Field: "input", Reason: "is not valid JSON for a run request: " + err.Error()}
 	}
@@ -96,6 +97,9 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 
 // runRequestFields are RunRequest's JSON names, spelled exactly.
 var runRequestFields = []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency", "toleratedFailurePercentage"}
+
+// exclusionFields are finding.Exclusion's JSON names.
+var exclusionFields = []string{"checks", "accounts", "regions", "resources", "tags", "reason"}
 
 func unknownRequestField(name string) error {
 	return &InvalidRequestError{Field: name, Reason: "is not a run request field (known: " + strings.Join(runRequestFields, ", ") + ")"}

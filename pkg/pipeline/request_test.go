@@ -5,19 +5,37 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/orgscan/orgscan/pkg/finding"
 )
 
 // The exact-name list the decoder enforces is RunRequest's JSON tags, in
 // order, so a new field cannot be added to one and forgotten in the other.
 func TestRunRequestFieldsMatchTags(t *testing.T) {
-	typ := reflect.TypeFor[RunRequest]()
-	var tags []string
-	for i := range typ.NumField() {
-		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		tags = append(tags, name)
+	tags := func(typ reflect.Type) []string {
+		var names []string
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			names = append(names, name)
+		}
+		return names
 	}
-	if !reflect.DeepEqual(tags, runRequestFields) {
-		t.Fatalf("runRequestFields = %v, JSON tags = %v", runRequestFields, tags)
+	if got := tags(reflect.TypeFor[RunRequest]()); !reflect.DeepEqual(got, runRequestFields) {
+		t.Fatalf("runRequestFields = %v, JSON tags = %v", runRequestFields, got)
+	}
+	if got := tags(reflect.TypeFor[finding.Exclusion]()); !reflect.DeepEqual(got, exclusionFields) {
+		t.Fatalf("exclusionFields = %v, JSON tags = %v", exclusionFields, got)
+	}
+}
+
+// Of several unknown fields the first in sorted order is named, every time.
+func TestDecodeRunRequestNamesUnknownFieldsDeterministically(t *testing.T) {
+	for range 20 {
+		_, err := DecodeRunRequest([]byte(`{"zeta":1,"alpha":2,"mid":3}`))
+		var ir *InvalidRequestError
+		if !errors.As(err, &ir) || ir.Field != "alpha" {
+			t.Fatalf("err = %v, want the field alpha named", err)
+		}
 	}
 }
 
