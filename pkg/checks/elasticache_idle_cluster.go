@@ -25,7 +25,7 @@ var ElastiCacheIdleCluster = Check{
 	Service:      "elasticache",
 	ResourceType: "AWS::ElastiCache::CacheCluster",
 	Category:     finding.Idle,
-	Description:  "Available ElastiCache clusters whose highest CurrConnections over the lookback (the cluster-level series, dimension CacheClusterId: the busiest node's peak) is at or under the threshold (zero by default).",
+	Description:  "Available ElastiCache clusters whose highest CurrConnections over the lookback (the cluster-level series, dimension CacheClusterId: the busiest node's peak) is at or under the threshold (6 by default: ElastiCache's own monitoring connections).",
 	Params: []Param{
 		lookbackParam(14, "orgscan default: two weeks, like rds-idle-instance, so a weekly job still counts"),
 		// Trusted Advisor has no ElastiCache idle check to borrow a threshold
