@@ -119,6 +119,8 @@ fuzz:
 
 # Regenerate docs/checks.md and docs/iam-policy.json from the check registry
 # (a test fails when they are stale).
+# docs/checks.md, docs/iam-policy.json and pkg/checks/catalog/catalog_gen.go
+# from the check registry.
 docs:
 	$(GO) test ./pkg/checks/ -run TestGeneratedDocsAreCurrent -update
 

@@ -26,9 +26,12 @@ import (
 
 	"github.com/orgscan/orgscan/internal/mototest"
 	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
+	"github.com/orgscan/orgscan/pkg/awsx/discovery"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/store"
 )
@@ -97,9 +100,9 @@ func newHarness(t *testing.T, w *mototest.World, faults *mototest.Faults) *harne
 	s3c := awsx.NewS3(cfg)
 	blobs := store.S3{Client: s3c, Bucket: w.Bucket, Prefix: strings.ReplaceAll(t.Name(), "/", "_") + "/"}
 	return &harness{faults: faults, blobs: blobs, s3: s3c, local: &pipeline.Local{
-		Dispatcher: &pipeline.Dispatcher{Discovery: &awsx.OrgDiscovery{Org: organizations.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg)},
+		Dispatcher: &pipeline.Dispatcher{Discovery: &discovery.Organization{Org: organizations.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg)},
 			Blobs: blobs, Clock: time.Now},
-		Collector:   &pipeline.Collector{Clients: &awsx.AssumeRoleFactory{Base: cfg, ExternalID: "orgscan-it"}, Blobs: blobs, Clock: func() time.Time { return w.AsOf }, Prices: pricing.Default()},
+		Collector:   &collect.Collector{Clients: &assume.Factory{Base: cfg, ExternalID: "orgscan-it"}, Blobs: blobs, Clock: func() time.Time { return w.AsOf }, Prices: pricing.Default()},
 		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: t.TempDir()}, Clock: time.Now},
 		Concurrency: 4,
 	}}

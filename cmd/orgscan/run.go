@@ -20,6 +20,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/config"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/report"
 	"github.com/orgscan/orgscan/pkg/sim"
@@ -163,7 +164,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 	}
 	local := &pipeline.Local{
 		Dispatcher:  &pipeline.Dispatcher{Discovery: src.discovery, Blobs: blobs, Clock: time.Now, Logger: logger},
-		Collector:   &pipeline.Collector{Clients: src.factory, Blobs: blobs, Clock: src.clock, Prices: pricing.Default(), Logger: logger},
+		Collector:   &collect.Collector{Clients: src.factory, Blobs: blobs, Clock: src.clock, Prices: pricing.Default(), Logger: logger},
 		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: f.data}, Reporter: report.HTML{}, Clock: time.Now, Logger: logger},
 		Concurrency: f.concurrency,
 	}

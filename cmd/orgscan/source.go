@@ -11,14 +11,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
+	"github.com/orgscan/orgscan/pkg/awsx/discovery"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 )
 
 // source is where a run's accounts, clients and present come from: a
 // simulated organization or AWS.
 type source struct {
 	discovery pipeline.Discovery
-	factory   pipeline.ClientFactory
+	factory   collect.ClientFactory
 	clock     func() time.Time
 }
 
@@ -60,18 +63,18 @@ func (a *App) source(ctx context.Context, f runFlags) (source, error) {
 	if err != nil {
 		return source{}, awsx.ExplainCredentials(err, f.profile)
 	}
-	src := source{factory: &awsx.AssumeRoleFactory{Base: cfg, ExternalID: f.externalID}, clock: time.Now}
+	src := source{factory: &assume.Factory{Base: cfg, ExternalID: f.externalID}, clock: time.Now}
 	regions := ec2.NewFromConfig(cfg)
 	switch accounts := list(f.accounts); {
 	case f.org:
-		src.discovery = &awsx.OrgDiscovery{Org: organizations.NewFromConfig(cfg), EC2: regions}
+		src.discovery = &discovery.Organization{Org: organizations.NewFromConfig(cfg), EC2: regions}
 	default:
-		caller, err := awsx.CallerAccount(ctx, sts.NewFromConfig(cfg))
+		caller, err := discovery.CallerAccount(ctx, sts.NewFromConfig(cfg))
 		if err != nil {
 			return source{}, awsx.ExplainCredentials(err, f.profile)
 		}
 		if len(accounts) == 0 { // single-account mode
-			src.discovery = &awsx.AccountList{List: []pipeline.Account{caller}, EC2: regions}
+			src.discovery = &discovery.AccountList{List: []pipeline.Account{caller}, EC2: regions}
 			break
 		}
 		list := make([]pipeline.Account, len(accounts))
@@ -81,7 +84,7 @@ func (a *App) source(ctx context.Context, f runFlags) (source, error) {
 			}
 			list[i] = pipeline.Account{ID: id}
 		}
-		src.discovery = &awsx.AccountList{List: list, EC2: regions}
+		src.discovery = &discovery.AccountList{List: list, EC2: regions}
 	}
 	return src, nil
 }

@@ -16,16 +16,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/orgscan/orgscan/functions/internal/runtime"
-	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 	"github.com/orgscan/orgscan/pkg/pricing"
 )
 
 func main() {
 	env := runtime.MustLoad(context.Background())
 	n, _ := strconv.Atoi(os.Getenv("ORGSCAN_PAIR_CONCURRENCY"))
-	h := pipeline.CollectFunction{Collector: &pipeline.Collector{
-		Clients:     &awsx.AssumeRoleFactory{Base: env.Config, ExternalID: os.Getenv("ORGSCAN_EXTERNAL_ID")},
+	h := pipeline.CollectFunction{Collector: &collect.Collector{
+		Clients:     &assume.Factory{Base: env.Config, ExternalID: os.Getenv("ORGSCAN_EXTERNAL_ID")},
 		Blobs:       env.Blobs,
 		Clock:       time.Now,
 		Prices:      pricing.Default(),

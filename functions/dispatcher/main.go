@@ -18,24 +18,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/orgscan/orgscan/functions/internal/runtime"
-	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/discovery"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
 
 func main() {
 	ctx := context.Background()
 	env := runtime.MustLoad(ctx)
-	var discovery pipeline.Discovery = &awsx.OrgDiscovery{Org: organizations.NewFromConfig(env.Config), EC2: ec2.NewFromConfig(env.Config)}
+	var disc pipeline.Discovery = &discovery.Organization{Org: organizations.NewFromConfig(env.Config), EC2: ec2.NewFromConfig(env.Config)}
 	if os.Getenv("ORGSCAN_DISCOVERY") == "self" {
-		self, err := awsx.CallerAccount(ctx, sts.NewFromConfig(env.Config))
+		self, err := discovery.CallerAccount(ctx, sts.NewFromConfig(env.Config))
 		if err != nil {
 			env.Logger.Error("cannot identify the function's account", "error", err.Error())
 			os.Exit(1)
 		}
-		discovery = &awsx.AccountList{List: []pipeline.Account{self}, EC2: ec2.NewFromConfig(env.Config)}
+		disc = &discovery.AccountList{List: []pipeline.Account{self}, EC2: ec2.NewFromConfig(env.Config)}
 	}
 	h := pipeline.DispatchFunction{Dispatcher: &pipeline.Dispatcher{
-		Discovery: discovery, Blobs: env.Blobs, Clock: time.Now, Logger: env.Logger,
+		Discovery: disc, Blobs: env.Blobs, Clock: time.Now, Logger: env.Logger,
 		DefaultRoleName: os.Getenv("ORGSCAN_ROLE_NAME"),
 	}}
 	lambda.Start(h.Handle)

@@ -10,6 +10,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
 	"github.com/orgscan/orgscan/pkg/store"
@@ -34,7 +35,7 @@ func Run(t *testing.T, state store.State, blobs store.Blobs, readState func() []
 		var results []pipeline.PairResult
 		l := &pipeline.Local{
 			Dispatcher:  &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: org.Now},
-			Collector:   &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()},
+			Collector:   &collect.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()},
 			Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: state, Clock: org.Now},
 			Concurrency: 3,
 			Progress:    func(_, _ int, r pipeline.PairResult) { results = append(results, r) },

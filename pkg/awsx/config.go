@@ -12,18 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/elasticache"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
-
-	"github.com/orgscan/orgscan/pkg/checks"
 )
 
 // DefaultRegion is the home region (STS, Organizations) when neither the
@@ -114,26 +105,6 @@ func NewS3(cfg aws.Config) *s3.Client {
 		// SDK's note about skipping validation is noise in a function's log.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-}
-
-// ScanClients returns the clients the checks use in one region, with the
-// given credentials.
-func ScanClients(cfg aws.Config, creds aws.CredentialsProvider, region string) checks.Clients {
-	cfg = cfg.Copy()
-	cfg.Region = region
-	if creds != nil {
-		cfg.Credentials = creds
-	}
-	return checks.Clients{
-		EC2:         ec2.NewFromConfig(cfg),
-		Lambda:      lambda.NewFromConfig(cfg),
-		RDS:         rds.NewFromConfig(cfg),
-		ELBv2:       elb.NewFromConfig(cfg),
-		ElastiCache: elasticache.NewFromConfig(cfg),
-		DynamoDB:    dynamodb.NewFromConfig(cfg),
-		Logs:        cloudwatchlogs.NewFromConfig(cfg),
-		CloudWatch:  NewCloudWatch(cfg),
-	}
 }
 
 // SSOLoginError says an SSO session has expired and how to renew it.

@@ -11,12 +11,9 @@ package checks
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"sort"
-	"strings"
 	"time"
 
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/cwbatch"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pricing"
@@ -46,23 +43,15 @@ type Check struct {
 type Metric struct{ Namespace, Name, Stat string }
 
 // Param is a tunable threshold with its default, bounds and where the default
-// comes from.
-type Param struct {
-	Name        string
-	Default     float64
-	Min, Max    float64
-	Unit        string
-	Description string
-	Source      string
-	// Integer parameters (days) accept whole numbers only.
-	Integer bool
-}
+// comes from (declared in package catalog, which the functions that do not
+// scan import instead of this package).
+type Param = catalog.Param
 
 // LookbackParam is the name of the parameter that sets a check's window.
-const LookbackParam = "lookbackDays"
+const LookbackParam = catalog.LookbackParam
 
 // Params are resolved parameter values by name.
-type Params map[string]float64
+type Params = catalog.Params
 
 // Env is what a check knows about the pair it runs in.
 type Env struct {
@@ -105,67 +94,20 @@ type Verdict struct {
 
 // ParamError reports a parameter override that the check does not declare or
 // that is out of bounds.
-type ParamError struct {
-	Check, Param string
-	Value        float64
-	Reason       string
-}
-
-func (e *ParamError) Error() string {
-	return fmt.Sprintf("check %s: parameter %s=%v: %s", e.Check, e.Param, e.Value, e.Reason)
-}
+type ParamError = catalog.ParamError
 
 // Resolve returns the check's parameters with overrides applied, rejecting
 // names it does not declare and values outside [Min, Max].
 func (c Check) Resolve(overrides map[string]float64) (Params, error) {
-	p := make(Params, len(c.Params))
-	for _, d := range c.Params {
-		p[d.Name] = d.Default
-	}
-	names := make([]string, 0, len(overrides))
-	for n := range overrides {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		v := overrides[n]
-		d, ok := c.param(n)
-		if !ok {
-			return nil, &ParamError{Check: c.ID, Param: n, Value: v, Reason: "unknown parameter (known: " + strings.Join(c.paramNames(), ", ") + ")"}
-		}
-		// Written so that NaN, which fails every comparison, is rejected too.
-		if !(v >= d.Min && v <= d.Max) {
-			return nil, &ParamError{Check: c.ID, Param: n, Value: v, Reason: fmt.Sprintf("must be within [%v, %v]", d.Min, d.Max)}
-		}
-		if d.Integer && v != math.Trunc(v) {
-			return nil, &ParamError{Check: c.ID, Param: n, Value: v, Reason: "must be a whole number"}
-		}
-		p[n] = v
-	}
-	return p, nil
+	return catalog.Resolve(c.ID, c.Params, overrides)
 }
 
 // HasParam reports whether the check declares the named parameter.
-func (c Check) HasParam(name string) bool { _, ok := c.param(name); return ok }
+func (c Check) HasParam(name string) bool { return catalog.HasParam(c.Params, name) }
 
-func (c Check) param(name string) (Param, bool) {
-	for _, d := range c.Params {
-		if d.Name == name {
-			return d, true
-		}
-	}
-	return Param{}, false
-}
-
-func (c Check) paramNames() []string {
-	out := make([]string, len(c.Params))
-	for i, d := range c.Params {
-		out[i] = d.Name
-	}
-	if len(out) == 0 {
-		return []string{"none"}
-	}
-	return out
+// Entry is the check's catalog entry.
+func (c Check) Entry() catalog.Entry {
+	return catalog.Entry{ID: c.ID, Service: c.Service, ResourceType: c.ResourceType, Params: c.Params}
 }
 
 // lookbackParam is the shared declaration of a check's window.

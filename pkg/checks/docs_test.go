@@ -5,13 +5,15 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/checks.md and docs/iam-policy.json")
+var update = flag.Bool("update", false, "rewrite docs/checks.md, docs/iam-policy.json and catalog/catalog_gen.go")
 
 // The generated catalogue and member-role policy in docs/ must match the
 // registry: change a check, then run `make docs` (go test -update).
@@ -22,6 +24,7 @@ func TestGeneratedDocsAreCurrent(t *testing.T) {
 	}{
 		{filepath.Join("..", "..", "docs", "checks.md"), []byte(checks.Markdown(checks.All()))},
 		{filepath.Join("..", "..", "docs", "iam-policy.json"), checks.Policy(checks.All())},
+		{filepath.Join("catalog", "catalog_gen.go"), checks.CatalogSource(checks.All())},
 	} {
 		if *update {
 			if err := os.WriteFile(tc.file, tc.want, 0o644); err != nil {
@@ -65,5 +68,24 @@ func TestPolicyIsTheUnionOfActions(t *testing.T) {
 	if len(doc.Statement) != 1 || doc.Statement[0].Effect != "Allow" || doc.Statement[0].Resource != "*" ||
 		strings.Join(doc.Statement[0].Action, ",") != strings.Join(checks.Actions(checks.All()), ",") {
 		t.Errorf("policy is not exactly the checks' actions:\n%s", p)
+	}
+}
+
+// The catalog the dispatcher and aggregator use holds exactly the
+// registry's IDs, services, resource types and parameters, in order.
+func TestCatalogMatchesTheRegistry(t *testing.T) {
+	t.Parallel()
+	all := checks.All()
+	got := catalog.All()
+	if len(got) != len(all) {
+		t.Fatalf("catalog has %d entries, the registry %d: run `make docs`", len(got), len(all))
+	}
+	for i, c := range all {
+		if !reflect.DeepEqual(got[i], c.Entry()) {
+			t.Errorf("catalog entry %d = %+v, registry has %+v: run `make docs`", i, got[i], c.Entry())
+		}
+	}
+	if !reflect.DeepEqual(catalog.IDs(), checks.IDs()) {
+		t.Errorf("catalog.IDs() = %v, checks.IDs() = %v", catalog.IDs(), checks.IDs())
 	}
 }

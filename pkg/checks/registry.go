@@ -1,9 +1,9 @@
 package checks
 
 import (
-	"fmt"
 	"sort"
-	"strings"
+
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 )
 
 // registry is every check orgscan runs, in report order. Registering a check
@@ -34,11 +34,7 @@ func concat(groups ...[]Check) []Check {
 func All() []Check { return append([]Check(nil), registry...) }
 
 // UnknownCheckError names a check ID that is not registered.
-type UnknownCheckError struct{ ID string }
-
-func (e *UnknownCheckError) Error() string {
-	return fmt.Sprintf("unknown check %q (known: %s)", e.ID, strings.Join(IDs(), ", "))
-}
+type UnknownCheckError = catalog.UnknownCheckError
 
 // IDs returns the registered check IDs in registry order.
 func IDs() []string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/cwbatch"
 	"github.com/orgscan/orgscan/pkg/pricing"
 )
@@ -27,14 +28,7 @@ type Configured struct {
 func Configure(cs []Check, overrides map[string]map[string]float64, lookbackDays int) ([]Configured, error) {
 	out := make([]Configured, 0, len(cs))
 	for _, c := range cs {
-		o := map[string]float64{}
-		for k, v := range overrides[c.ID] {
-			o[k] = v
-		}
-		if lookbackDays > 0 && c.HasParam(LookbackParam) {
-			o[LookbackParam] = float64(lookbackDays)
-		}
-		p, err := c.Resolve(o)
+		p, err := c.Resolve(catalog.Overrides(c.Params, overrides[c.ID], lookbackDays))
 		if err != nil {
 			return nil, err
 		}
@@ -60,15 +54,8 @@ type Judged struct {
 	Verdict  Verdict
 }
 
-// CheckError records why a check could not (fully) judge a pair. Count is
-// the number of failures folded into it (candidates left unjudged, say);
-// Message is the first one.
-type CheckError struct {
-	Check   string `json:"check"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Count   int    `json:"count,omitempty"`
-}
+// CheckError records why a check could not (fully) judge a pair.
+type CheckError = catalog.CheckError
 
 // ScanResult is what scanning a pair found and cost.
 type ScanResult struct {

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/store"
 )
@@ -59,11 +59,11 @@ type CheckTotal struct {
 
 // PairProblem is a pair that failed or was only partly scanned.
 type PairProblem struct {
-	AccountID   string              `json:"accountId"`
-	AccountName string              `json:"accountName,omitempty"`
-	Region      string              `json:"region"`
-	Status      PairStatus          `json:"status"`
-	Errors      []checks.CheckError `json:"errors"`
+	AccountID   string               `json:"accountId"`
+	AccountName string               `json:"accountName,omitempty"`
+	Region      string               `json:"region"`
+	Status      PairStatus           `json:"status"`
+	Errors      []catalog.CheckError `json:"errors"`
 }
 
 // RunSummary is a run's outcome: counts, money, what changed since the
@@ -274,7 +274,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
 	}
 
-	for _, id := range checks.IDs() { // registry order, then any unknown ones
+	for _, id := range catalog.IDs() { // registry order, then any unknown ones
 		if t, ok := byCheck[id]; ok {
 			sum.ByCheck = append(sum.ByCheck, *t)
 			delete(byCheck, id)

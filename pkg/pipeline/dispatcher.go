@@ -14,7 +14,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/store"
 )
 
@@ -108,7 +108,7 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 	if len(accounts) == 0 || len(regions) == 0 {
 		return DispatchResult{}, &InvalidRequestError{Field: "accounts", Reason: "the request selects no account × region pair"}
 	}
-	cs, _ := checks.Select(req.Checks) // validated above
+	cs, _ := catalog.Select(req.Checks) // validated above
 	ids := make([]string, len(cs))
 	for i, c := range cs {
 		ids[i] = c.ID

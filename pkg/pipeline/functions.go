@@ -83,7 +83,7 @@ type CollectOutput struct {
 }
 
 // CollectFunction is the collector Lambda's handler.
-type CollectFunction struct{ Collector *Collector }
+type CollectFunction struct{ Collector BatchCollector }
 
 // Handle scans a batch ({"Items": [...]}) or a single work item. When no
 // pair of the batch could get credentials for an access reason it returns
@@ -120,7 +120,7 @@ func ParseCollectInput(raw []byte) ([]WorkItem, error) {
 			return nil, &InvalidRequestError{Field: "Items", Reason: "is empty"}
 		}
 		for _, it := range in.Items {
-			if err := it.validate(); err != nil {
+			if err := it.Validate(); err != nil {
 				return nil, err
 			}
 		}
@@ -130,7 +130,7 @@ func ParseCollectInput(raw []byte) ([]WorkItem, error) {
 	if err := dec.Decode(&it); err != nil {
 		return nil, &InvalidRequestError{Field: "input", Reason: "is not a work item: " + err.Error()}
 	}
-	if err := it.validate(); err != nil {
+	if err := it.Validate(); err != nil {
 		return nil, err
 	}
 	return []WorkItem{it}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
 	"github.com/orgscan/orgscan/pkg/store"
@@ -75,7 +76,7 @@ func TestCollectFunctionAccountAccessError(t *testing.T) {
 	base, _ := sim.New(sim.Config{Seed: 3, Accounts: 2})
 	accts, _ := base.Accounts(context.Background(), nil)
 	org, _ := sim.New(sim.Config{Seed: 3, Accounts: 2, DenyAccounts: []string{accts[0].ID}})
-	fn := pipeline.CollectFunction{Collector: &pipeline.Collector{Clients: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: org.Now, Prices: pricing.Default()}}
+	fn := pipeline.CollectFunction{Collector: &collect.Collector{Clients: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: org.Now, Prices: pricing.Default()}}
 	batch := func(account string) json.RawMessage {
 		var items []pipeline.WorkItem
 		for _, r := range []string{"us-east-1", "eu-west-1"} {

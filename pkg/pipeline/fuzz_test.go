@@ -67,7 +67,7 @@ func FuzzCollectInput(f *testing.F) {
 			t.Fatal("accepted an empty batch")
 		}
 		for _, it := range items {
-			if err := it.validate(); err != nil {
+			if err := it.Validate(); err != nil {
 				t.Fatalf("accepted an invalid item %+v: %v", it, err)
 			}
 		}

@@ -14,7 +14,7 @@ import (
 // results. The handlers are the ones deployed to Lambda.
 type Local struct {
 	Dispatcher  *Dispatcher
-	Collector   *Collector
+	Collector   BatchCollector
 	Aggregator  *Aggregator
 	Concurrency int
 	// Progress, when set, is called after each pair with the pairs done and

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 )
 
 // mapManifest is the manifest.json a Distributed Map's ResultWriter writes.
@@ -87,7 +87,7 @@ func failedPairs(runID string, items []WorkItem, code, cause string) []PairResul
 	out := make([]PairResult, 0, len(items))
 	for _, it := range items {
 		out = append(out, PairResult{RunID: runID, AccountID: it.AccountID, AccountName: it.AccountName, Region: it.Region,
-			Status: PairFailed, Checks: it.Checks, Errors: []checks.CheckError{{Code: code, Message: cause, Count: 1}}})
+			Status: PairFailed, Checks: it.Checks, Errors: []catalog.CheckError{{Code: code, Message: cause, Count: 1}}})
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/sim"
 	"github.com/orgscan/orgscan/pkg/store"
@@ -32,7 +33,7 @@ func newLocal(t *testing.T, org *sim.Org, dir string, concurrency int) *pipeline
 	blobs := store.Dir{Root: dir}
 	return &pipeline.Local{
 		Dispatcher:  &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: wallClock},
-		Collector:   &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()},
+		Collector:   &collect.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()},
 		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: dir}, Clock: wallClock},
 		Concurrency: concurrency,
 	}
@@ -320,7 +321,7 @@ func TestAggregatorIdempotentAndLoud(t *testing.T) {
 	org := mustSim(t, sim.Config{Seed: 8, Accounts: 3})
 	dir := t.TempDir()
 	blobs := store.Dir{Root: dir}
-	col := &pipeline.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()}
+	col := &collect.Collector{Clients: org, Blobs: blobs, Clock: org.Now, Prices: pricing.Default()}
 	accts, _ := org.Accounts(context.Background(), nil)
 	var items []pipeline.WorkItem
 	for _, a := range accts {
@@ -372,16 +373,16 @@ func TestCollectorTurnsFailuresIntoStatuses(t *testing.T) {
 	item := pipeline.WorkItem{RunID: "r", AccountID: "123456789012", Region: "us-east-1", Checks: []string{"ec2-idle-instance"}}
 	for _, tc := range []struct {
 		name    string
-		col     *pipeline.Collector
+		col     *collect.Collector
 		item    pipeline.WorkItem
 		code    string
 		timeout time.Duration
 	}{
-		{"factory error", &pipeline.Collector{Clients: failingFactory{errors.New("no credentials")}, Clock: wallClock}, item, "Error", 0},
-		{"factory panic", &pipeline.Collector{Clients: failingFactory{}, Clock: wallClock}, item, "Panic", 0},
-		{"bad account", &pipeline.Collector{Clients: failingFactory{errors.New("unreached")}, Clock: wallClock},
+		{"factory error", &collect.Collector{Clients: failingFactory{errors.New("no credentials")}, Clock: wallClock}, item, "Error", 0},
+		{"factory panic", &collect.Collector{Clients: failingFactory{}, Clock: wallClock}, item, "Panic", 0},
+		{"bad account", &collect.Collector{Clients: failingFactory{errors.New("unreached")}, Clock: wallClock},
 			pipeline.WorkItem{RunID: "r", AccountID: "1", Region: "us-east-1"}, "InvalidRequestError", 0},
-		{"unknown check", &pipeline.Collector{Clients: failingFactory{errors.New("unreached")}, Clock: wallClock},
+		{"unknown check", &collect.Collector{Clients: failingFactory{errors.New("unreached")}, Clock: wallClock},
 			pipeline.WorkItem{RunID: "r", AccountID: "123456789012", Region: "us-east-1", Checks: []string{"x"}}, "InvalidRequestError", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -400,7 +401,7 @@ func TestCollectorStopsBeforeDeadline(t *testing.T) {
 	t.Parallel()
 	org := mustSim(t, sim.Config{Seed: 1, Accounts: 1})
 	accts, _ := org.Accounts(context.Background(), nil)
-	col := &pipeline.Collector{Clients: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: org.Now, Prices: pricing.Default(), DeadlineMargin: time.Hour}
+	col := &collect.Collector{Clients: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: org.Now, Prices: pricing.Default(), DeadlineMargin: time.Hour}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res := col.Scan(ctx, pipeline.WorkItem{RunID: "r", AccountID: accts[0].ID, Region: "us-east-1", Checks: checks.IDs()})
@@ -541,7 +542,7 @@ func TestAggregatorKilledMidwayThenRerun(t *testing.T) {
 	org := mustSim(t, sim.Config{Seed: 9, Accounts: 4})
 	accts, _ := org.Accounts(context.Background(), nil)
 	collect := func(dir string) []pipeline.PairResult {
-		col := &pipeline.Collector{Clients: org, Blobs: store.Dir{Root: dir}, Clock: org.Now, Prices: pricing.Default()}
+		col := &collect.Collector{Clients: org, Blobs: store.Dir{Root: dir}, Clock: org.Now, Prices: pricing.Default()}
 		var items []pipeline.WorkItem
 		for _, a := range accts {
 			items = append(items, pipeline.WorkItem{RunID: "kill", AccountID: a.ID, AccountName: a.Name, Region: "us-east-1", Checks: checks.IDs()})

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/cwbatch"
 )
 
@@ -138,20 +138,19 @@ func (r RunRequest) Validate() error {
 	if r.LookbackDays != 0 && (r.LookbackDays < 1 || r.LookbackDays > cwbatch.MaxLookbackDays) {
 		return &InvalidRequestError{Field: "lookbackDays", Value: fmt.Sprint(r.LookbackDays), Reason: fmt.Sprintf("must be 1..%d (CloudWatch keeps hourly data 455 days)", cwbatch.MaxLookbackDays)}
 	}
-	selected, err := checks.Select(r.Checks)
-	if err != nil {
-		var u *checks.UnknownCheckError
+	if _, err := catalog.Select(r.Checks); err != nil {
+		var u *catalog.UnknownCheckError
 		if errors.As(err, &u) {
 			return &InvalidRequestError{Field: "checks", Value: u.ID, Reason: "is not a registered check (see `orgscan checks`)"}
 		}
 		return err
 	}
 	for id := range r.Params {
-		if _, ok := checks.Lookup(id); !ok {
+		if _, ok := catalog.Lookup(id); !ok {
 			return &InvalidRequestError{Field: "params", Value: id, Reason: "is not a registered check"}
 		}
 	}
-	if _, err := checks.Configure(selected, r.Params, r.LookbackDays); err != nil {
+	if err := catalog.Validate(r.Checks, r.Params, r.LookbackDays); err != nil {
 		return &InvalidRequestError{Field: "params", Reason: err.Error()}
 	}
 	if r.MaxConcurrency != 0 && (r.MaxConcurrency < 1 || r.MaxConcurrency > 10000) {
@@ -165,7 +164,7 @@ func (r RunRequest) Validate() error {
 			return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d]", i), Reason: err.Error()}
 		}
 		for _, id := range e.Checks {
-			if _, ok := checks.Lookup(id); !ok {
+			if _, ok := catalog.Lookup(id); !ok {
 				return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d].checks", i), Value: id, Reason: "is not a registered check"}
 			}
 		}

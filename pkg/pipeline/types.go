@@ -1,15 +1,20 @@
-// Package pipeline holds orgscan's three handlers — Dispatcher, Collector and
-// Aggregator — and the contracts between them. It is the only package that
+// Package pipeline holds orgscan's dispatcher and aggregator handlers, the
+// contracts between them and the collector (package collect), and the local
+// runner. It is the only package that
 // knows about fan-out: the Lambda functions and the local CLI both call these
 // handlers, so a local run exercises the code that runs in AWS.
 package pipeline
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"time"
 
-	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/store"
 )
 
 // Account is an AWS account to scan.
@@ -27,12 +32,11 @@ type Discovery interface {
 	Regions(ctx context.Context) ([]string, error)
 }
 
-// ClientFactory is the seam between real AWS (assume role, regional
-// clients) and the simulator: it returns the API clients of a work item's
-// account and region (assuming item.RoleARN when set). An error fails that
-// pair only. Implementations must be safe for concurrent use.
-type ClientFactory interface {
-	Clients(ctx context.Context, item WorkItem) (checks.Clients, error)
+// BatchCollector scans a batch of work items and returns one result per item,
+// in order (package collect's Collector). A pair's failure is its result's
+// status; an error means the batch could not start.
+type BatchCollector interface {
+	Handle(ctx context.Context, items []WorkItem) ([]PairResult, error)
 }
 
 // RunRequest is a run's input: the execution input in AWS, flags locally.
@@ -102,15 +106,49 @@ type PairResult struct {
 	Findings    int        `json:"findings"`
 	ChunkKey    string     `json:"chunkKey,omitempty"`
 	// Resources the pair's inventory described, written to InventoryKey.
-	Resources        int                 `json:"resources"`
-	InventoryKey     string              `json:"inventoryKey,omitempty"`
-	Checks           []string            `json:"checks"`
-	Errors           []checks.CheckError `json:"errors,omitempty"`
-	APICalls         map[string]int      `json:"apiCalls,omitempty"`
-	MetricsRequested int                 `json:"metricsRequested"`
-	Candidates       int                 `json:"candidates"`
-	DurationMs       int64               `json:"durationMs"`
+	Resources        int                  `json:"resources"`
+	InventoryKey     string               `json:"inventoryKey,omitempty"`
+	Checks           []string             `json:"checks"`
+	Errors           []catalog.CheckError `json:"errors,omitempty"`
+	APICalls         map[string]int       `json:"apiCalls,omitempty"`
+	MetricsRequested int                  `json:"metricsRequested"`
+	Candidates       int                  `json:"candidates"`
+	DurationMs       int64                `json:"durationMs"`
 }
 
 // Duration is the pair's scan time.
 func (p PairResult) Duration() time.Duration { return time.Duration(p.DurationMs) * time.Millisecond }
+
+// ChunkKey is where the collector writes the findings of one pair.
+func ChunkKey(runID, accountID, region string) string {
+	return "runs/" + runID + "/chunks/" + accountID + "/" + region + ".jsonl.gz"
+}
+
+// WriteJSONLines writes items as a gzipped JSON-lines object.
+func WriteJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, items []T) error {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	enc := json.NewEncoder(zw)
+	for i := range items {
+		if err := enc.Encode(&items[i]); err != nil {
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return blobs.Put(ctx, key, &buf)
+}
+
+// Validate checks the item's run ID, account ID and region.
+func (it WorkItem) Validate() error {
+	switch {
+	case !runIDRe.MatchString(it.RunID):
+		return &InvalidRequestError{Field: "runId", Value: it.RunID, Reason: "is not a valid run ID"}
+	case !ValidAccountID(it.AccountID):
+		return &InvalidRequestError{Field: "accountId", Value: it.AccountID, Reason: "is not a 12-digit AWS account ID"}
+	case !regionRe.MatchString(it.Region):
+		return &InvalidRequestError{Field: "region", Value: it.Region, Reason: "is not an AWS region name"}
+	}
+	return nil
+}

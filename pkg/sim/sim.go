@@ -27,8 +27,10 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 )
 
 // DefaultNow is the simulated "now" when Config.Now is zero: fixed, so runs
@@ -166,7 +168,7 @@ func (o *Org) Calls() map[string]int { return o.calls.Snapshot() }
 func (o *Org) Throttled() int { return int(o.throttled.Load()) }
 
 var _ pipeline.Discovery = (*Org)(nil)
-var _ pipeline.ClientFactory = (*Org)(nil)
+var _ collect.ClientFactory = (*Org)(nil)
 
 // AccessDeniedError is what a denied AssumeRole or request returns; it is a
 // smithy.APIError like the SDK's, so code that classifies real errors
@@ -198,7 +200,7 @@ func (o *Org) Clients(_ context.Context, item pipeline.WorkItem) (checks.Clients
 		APIOptions:  p.apiOptions(),
 	}
 	// The same clients a real scan builds; the simulator answers them.
-	return awsx.ScanClients(cfg, nil, region), nil
+	return assume.ScanClients(cfg, nil, region), nil
 }
 
 // Pair returns the simulated account × region. Its methods implement the

@@ -1,4 +1,4 @@
-package awsx_test
+package discovery_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/discovery"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
 
@@ -36,7 +36,7 @@ type fakeOrg struct {
 	calls []string // "op parent#page"
 }
 
-var _ awsx.OrganizationsAPI = (*fakeOrg)(nil)
+var _ discovery.OrganizationsAPI = (*fakeOrg)(nil)
 
 func pageIndex(parent string, token *string) int {
 	if token == nil {
@@ -147,7 +147,7 @@ func TestOrgDiscoveryAccountsAll(t *testing.T) {
 			acct("000000000009", "", orgtypes.AccountStateActive, ""),    // no name
 		},
 	}}
-	d := &awsx.OrgDiscovery{Org: org}
+	d := &discovery.Organization{Org: org}
 	for _, ous := range [][]string{nil, {}} {
 		got, err := d.Accounts(context.Background(), ous)
 		if err != nil {
@@ -171,7 +171,7 @@ func TestOrgDiscoveryAccountsAll(t *testing.T) {
 
 func TestOrgDiscoveryAccountsEmptyOrganization(t *testing.T) {
 	t.Parallel()
-	d := &awsx.OrgDiscovery{Org: &fakeOrg{}}
+	d := &discovery.Organization{Org: &fakeOrg{}}
 	got, err := d.Accounts(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +274,7 @@ func TestOrgDiscoveryAccountsUnderOUs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			org := tree()
-			d := &awsx.OrgDiscovery{Org: org}
+			d := &discovery.Organization{Org: org}
 			got, err := d.Accounts(context.Background(), tt.ous)
 			if err != nil {
 				t.Fatal(err)
@@ -312,7 +312,7 @@ func TestOrgDiscoveryAccountsCycleTerminates(t *testing.T) {
 		accounts: map[string][][]orgtypes.Account{"ou-x": {{activeAcct("100000000001")}}, "ou-y": {{activeAcct("100000000002")}}},
 		ous:      map[string][][]string{"ou-x": {{"ou-y"}}, "ou-y": {{"ou-x", "ou-y"}}},
 	}
-	got, err := (&awsx.OrgDiscovery{Org: org}).Accounts(context.Background(), []string{"ou-x"})
+	got, err := (&discovery.Organization{Org: org}).Accounts(context.Background(), []string{"ou-x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestOrgDiscoveryAccountsErrors(t *testing.T) {
 				}
 				return nil
 			}
-			got, err := (&awsx.OrgDiscovery{Org: org}).Accounts(context.Background(), tt.ous)
+			got, err := (&discovery.Organization{Org: org}).Accounts(context.Background(), tt.ous)
 			if err == nil {
 				t.Fatalf("no error; accounts %v", got)
 			}
@@ -460,7 +460,7 @@ func TestEnabledRegions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := tt.regions()
-			got, err := awsx.EnabledRegions(context.Background(), f)
+			got, err := discovery.EnabledRegions(context.Background(), f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -478,8 +478,8 @@ func TestDiscoveryRegions(t *testing.T) {
 		name string
 		d    func(*fakeRegions) pipeline.Discovery
 	}{
-		{"OrgDiscovery", func(f *fakeRegions) pipeline.Discovery { return &awsx.OrgDiscovery{Org: &fakeOrg{}, EC2: f} }},
-		{"AccountList", func(f *fakeRegions) pipeline.Discovery { return &awsx.AccountList{EC2: f} }},
+		{"Organization", func(f *fakeRegions) pipeline.Discovery { return &discovery.Organization{Org: &fakeOrg{}, EC2: f} }},
+		{"AccountList", func(f *fakeRegions) pipeline.Discovery { return &discovery.AccountList{EC2: f} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -521,7 +521,7 @@ func TestAccountListAccounts(t *testing.T) {
 		{ID: "111111111111"},
 	}
 	orig := slices.Clone(list)
-	d := &awsx.AccountList{List: list}
+	d := &discovery.AccountList{List: list}
 
 	t.Run("no OUs", func(t *testing.T) {
 		t.Parallel()
@@ -561,7 +561,7 @@ func TestAccountListAccounts(t *testing.T) {
 	})
 	t.Run("empty list", func(t *testing.T) {
 		t.Parallel()
-		got, err := (&awsx.AccountList{}).Accounts(context.Background(), nil)
+		got, err := (&discovery.AccountList{}).Accounts(context.Background(), nil)
 		if err != nil || len(got) != 0 {
 			t.Errorf("Accounts = %v, %v; want none, nil", got, err)
 		}
@@ -581,7 +581,7 @@ func TestCallerAccount(t *testing.T) {
 	t.Parallel()
 	t.Run("account", func(t *testing.T) {
 		t.Parallel()
-		got, err := awsx.CallerAccount(context.Background(), fakeCaller{out: &sts.GetCallerIdentityOutput{
+		got, err := discovery.CallerAccount(context.Background(), fakeCaller{out: &sts.GetCallerIdentityOutput{
 			Account: aws.String("123456789012"),
 			Arn:     aws.String("arn:aws:iam::123456789012:user/alice"),
 			UserId:  aws.String("AIDA"),
@@ -596,7 +596,7 @@ func TestCallerAccount(t *testing.T) {
 	t.Run("error", func(t *testing.T) {
 		t.Parallel()
 		cause := &smithy.GenericAPIError{Code: "ExpiredToken", Message: "expired"}
-		got, err := awsx.CallerAccount(context.Background(), fakeCaller{err: cause})
+		got, err := discovery.CallerAccount(context.Background(), fakeCaller{err: cause})
 		if got != (pipeline.Account{}) {
 			t.Errorf("account returned with the error: %+v", got)
 		}

@@ -1,4 +1,7 @@
-package awsx
+// Package discovery finds what a run may scan: the organization's accounts
+// (Organizations), an explicit list, or the caller's own account, and the
+// enabled regions. Only the dispatcher and the CLI link it.
+package discovery
 
 import (
 	"context"
@@ -39,10 +42,10 @@ var (
 	_ CallerAPI        = (*sts.Client)(nil)
 )
 
-// OrgDiscovery finds the organization's active accounts (all of them, or
+// Organization finds the organization's active accounts (all of them, or
 // those under some OUs, recursively) and the enabled regions. It needs the
 // management account's or a delegated administrator's credentials.
-type OrgDiscovery struct {
+type Organization struct {
 	Org OrganizationsAPI
 	EC2 RegionsAPI
 }
@@ -55,12 +58,12 @@ type AccountList struct {
 }
 
 var (
-	_ pipeline.Discovery = (*OrgDiscovery)(nil)
+	_ pipeline.Discovery = (*Organization)(nil)
 	_ pipeline.Discovery = (*AccountList)(nil)
 )
 
 // Accounts lists ACTIVE accounts; with ous, only those below each OU or root.
-func (d *OrgDiscovery) Accounts(ctx context.Context, ous []string) ([]pipeline.Account, error) {
+func (d *Organization) Accounts(ctx context.Context, ous []string) ([]pipeline.Account, error) {
 	var out []pipeline.Account
 	add := func(as []orgtypes.Account) {
 		for _, a := range as {
@@ -90,7 +93,7 @@ func (d *OrgDiscovery) Accounts(ctx context.Context, ous []string) ([]pipeline.A
 }
 
 // walk lists the accounts directly under parent, then descends into its OUs.
-func (d *OrgDiscovery) walk(ctx context.Context, parent string, seen map[string]bool, add func([]orgtypes.Account)) error {
+func (d *Organization) walk(ctx context.Context, parent string, seen map[string]bool, add func([]orgtypes.Account)) error {
 	if seen[parent] {
 		return nil
 	}
@@ -132,7 +135,7 @@ func uniqueSorted(as []pipeline.Account) []pipeline.Account {
 }
 
 // Regions lists the regions enabled for the account.
-func (d *OrgDiscovery) Regions(ctx context.Context) ([]string, error) {
+func (d *Organization) Regions(ctx context.Context) ([]string, error) {
 	return EnabledRegions(ctx, d.EC2)
 }
 

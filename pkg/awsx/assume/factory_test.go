@@ -1,4 +1,4 @@
-package awsx_test
+package assume_test
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
@@ -162,7 +162,7 @@ func inspectClients(t *testing.T, c checks.Clients) clientsInfo {
 func TestAssumeRoleFactoryConcurrentOneAssumePerAccount(t *testing.T) {
 	t.Parallel()
 	fake := &fakeSTS{}
-	f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+	f := &assume.Factory{Base: baseConfig(), STS: fake}
 	accounts := []string{"111111111111", "222222222222", "333333333333"}
 	const callersPerPair = 3
 
@@ -234,7 +234,7 @@ func TestAssumeRoleFactoryAssumeRoleInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := &fakeSTS{}
-			f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake, ExternalID: tt.externalID}
+			f := &assume.Factory{Base: baseConfig(), STS: fake, ExternalID: tt.externalID}
 			it := item("111111111111", "eu-west-1")
 			it.RunID = tt.runID
 			if _, err := f.Clients(context.Background(), it); err != nil {
@@ -278,7 +278,7 @@ func TestSessionName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := awsx.SessionName(tt.runID)
+			got := assume.SessionName(tt.runID)
 			if got != tt.want {
 				t.Errorf("SessionName(%q) = %q, want %q", tt.runID, got, tt.want)
 			}
@@ -306,7 +306,7 @@ func TestAssumeRoleFactoryRefreshBeforeExpiry(t *testing.T) {
 		t.Run(tt.ttl.String(), func(t *testing.T) {
 			t.Parallel()
 			fake := &fakeSTS{ttl: tt.ttl}
-			f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+			f := &assume.Factory{Base: baseConfig(), STS: fake}
 			var got []checks.Clients
 			for _, region := range []string{"us-east-1", "us-west-2"} {
 				c, err := f.Clients(context.Background(), item("111111111111", region))
@@ -365,7 +365,7 @@ func TestAssumeRoleFactoryErrors(t *testing.T) {
 				}
 				return nil
 			}}
-			f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+			f := &assume.Factory{Base: baseConfig(), STS: fake}
 			for i := range tt.attempts {
 				region := seventeenRegions[i]
 				c, err := f.Clients(context.Background(), item(tt.account, region))
@@ -408,7 +408,7 @@ func TestAssumeRoleFactoryTransientErrorThenSuccess(t *testing.T) {
 		}
 		return nil
 	}}
-	f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+	f := &assume.Factory{Base: baseConfig(), STS: fake}
 	if _, err := f.Clients(context.Background(), item("111111111111", "us-east-1")); err == nil {
 		t.Fatal("first call: want the throttling error")
 	}
@@ -429,7 +429,7 @@ func TestAssumeRoleFactoryNonAPIErrorNotRemembered(t *testing.T) {
 	t.Parallel()
 	cause := errors.New("dial tcp: connection reset by peer")
 	fake := &fakeSTS{fail: func(string, int) error { return cause }}
-	f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+	f := &assume.Factory{Base: baseConfig(), STS: fake}
 	for _, region := range []string{"us-east-1", "us-west-2"} {
 		_, err := f.Clients(context.Background(), item("111111111111", region))
 		if !errors.Is(err, cause) {
@@ -444,7 +444,7 @@ func TestAssumeRoleFactoryNonAPIErrorNotRemembered(t *testing.T) {
 func TestAssumeRoleFactoryRefusalSurvivesConcurrentCallers(t *testing.T) {
 	t.Parallel()
 	fake := &fakeSTS{fail: func(string, int) error { return apiError("AccessDenied") }}
-	f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+	f := &assume.Factory{Base: baseConfig(), STS: fake}
 	var wg sync.WaitGroup
 	errs := make([]error, len(seventeenRegions))
 	for i, r := range seventeenRegions {
@@ -471,7 +471,7 @@ func TestAssumeRoleFactoryBaseCredentialsWithoutRole(t *testing.T) {
 	fake := &fakeSTS{fail: func(arn string, _ int) error {
 		return fmt.Errorf("STS must not be called (asked for %q)", arn)
 	}}
-	f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+	f := &assume.Factory{Base: baseConfig(), STS: fake}
 	for _, region := range []string{"us-east-1", "eu-central-1", "ap-south-1"} {
 		it := pipeline.WorkItem{RunID: "run-1", AccountID: "111111111111", Region: region}
 		c, err := f.Clients(context.Background(), it)
@@ -507,7 +507,7 @@ func TestAssumeRoleFactoryStateDoesNotLeakAcrossRuns(t *testing.T) {
 			}
 			return nil
 		}}
-		f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+		f := &assume.Factory{Base: baseConfig(), STS: fake}
 		run1 := item("111111111111", "us-east-1")
 		if _, err := f.Clients(context.Background(), run1); err == nil {
 			t.Fatal("run-1: want AccessDenied")
@@ -524,7 +524,7 @@ func TestAssumeRoleFactoryStateDoesNotLeakAcrossRuns(t *testing.T) {
 	t.Run("session name", func(t *testing.T) {
 		t.Parallel()
 		fake := &fakeSTS{}
-		f := &awsx.AssumeRoleFactory{Base: baseConfig(), STS: fake}
+		f := &assume.Factory{Base: baseConfig(), STS: fake}
 		for _, run := range []string{"run-1", "run-2"} {
 			it := item("111111111111", "us-east-1")
 			it.RunID = run
@@ -573,7 +573,7 @@ func TestAssumeRoleFactoryDefaultSTSClient(t *testing.T) {
 	base := baseConfig()
 	base.Region = "eu-west-1"
 	base.HTTPClient = h
-	f := &awsx.AssumeRoleFactory{Base: base}
+	f := &assume.Factory{Base: base}
 	for _, region := range []string{"us-east-1", "ap-south-1"} {
 		c, err := f.Clients(context.Background(), item("111111111111", region))
 		if err != nil {
@@ -598,7 +598,7 @@ func TestScanClients(t *testing.T) {
 	base := baseConfig()
 	t.Run("base credentials", func(t *testing.T) {
 		t.Parallel()
-		got := inspectClients(t, awsx.ScanClients(base, nil, "eu-west-3"))
+		got := inspectClients(t, assume.ScanClients(base, nil, "eu-west-3"))
 		if diff := cmp.Diff(clientsInfo{Region: "eu-west-3", AccessKey: "BASE"}, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -608,7 +608,7 @@ func TestScanClients(t *testing.T) {
 		creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "OTHER", SecretAccessKey: "s"}, nil
 		})
-		got := inspectClients(t, awsx.ScanClients(base, creds, "sa-east-1"))
+		got := inspectClients(t, assume.ScanClients(base, creds, "sa-east-1"))
 		if diff := cmp.Diff(clientsInfo{Region: "sa-east-1", AccessKey: "OTHER"}, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -616,7 +616,7 @@ func TestScanClients(t *testing.T) {
 	t.Run("base config is not modified", func(t *testing.T) {
 		t.Parallel()
 		b := baseConfig()
-		_ = awsx.ScanClients(b, aws.AnonymousCredentials{}, "sa-east-1")
+		_ = assume.ScanClients(b, aws.AnonymousCredentials{}, "sa-east-1")
 		if b.Region != "us-east-1" {
 			t.Errorf("base region changed to %q", b.Region)
 		}

@@ -1,4 +1,7 @@
-package awsx
+// Package assume gives the collector each pair's API clients: it assumes
+// the member role once per account and run and builds the scan services'
+// regional clients with those credentials.
+package assume
 
 import (
 	"context"
@@ -10,11 +13,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticache"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/pipeline/collect"
 )
 
 // Credential refresh: assumed-role credentials last an hour; the cache
@@ -26,12 +38,12 @@ const (
 	refreshJitterShare = 0.5
 )
 
-// AssumeRoleFactory gives the collector the clients of each pair. For an item
+// Factory gives the collector the clients of each pair. For an item
 // with a RoleARN it assumes that role once per account (one
 // aws.CredentialsCache per account, shared by all of the account's regions
 // and refreshed before expiry); without one it uses the base credentials
 // (single-account mode). It is safe for concurrent use.
-type AssumeRoleFactory struct {
+type Factory struct {
 	Base       aws.Config
 	ExternalID string
 	// STS is the client that assumes roles (default: sts.NewFromConfig(Base),
@@ -56,7 +68,7 @@ type role struct {
 	refused error
 }
 
-var _ pipeline.ClientFactory = (*AssumeRoleFactory)(nil)
+var _ collect.ClientFactory = (*Factory)(nil)
 
 var sessionNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
 
@@ -74,7 +86,7 @@ func SessionName(runID string) string {
 // Clients returns the item's region clients with the item's credentials.
 // A role that cannot be assumed fails here, before any scan call, with the
 // STS error (AccessDenied …).
-func (f *AssumeRoleFactory) Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error) {
+func (f *Factory) Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error) {
 	if item.RoleARN == "" {
 		return ScanClients(f.Base, nil, item.Region), nil
 	}
@@ -96,7 +108,7 @@ func (f *AssumeRoleFactory) Clients(ctx context.Context, item pipeline.WorkItem)
 	return ScanClients(f.Base, r.creds, item.Region), nil
 }
 
-func (f *AssumeRoleFactory) role(item pipeline.WorkItem) *role {
+func (f *Factory) role(item pipeline.WorkItem) *role {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := roleKey{item.RunID, item.RoleARN}
@@ -141,4 +153,24 @@ func accessError(err error) bool {
 		return true
 	}
 	return false
+}
+
+// ScanClients returns the clients the checks use in one region, with the
+// given credentials.
+func ScanClients(cfg aws.Config, creds aws.CredentialsProvider, region string) checks.Clients {
+	cfg = cfg.Copy()
+	cfg.Region = region
+	if creds != nil {
+		cfg.Credentials = creds
+	}
+	return checks.Clients{
+		EC2:         ec2.NewFromConfig(cfg),
+		Lambda:      lambda.NewFromConfig(cfg),
+		RDS:         rds.NewFromConfig(cfg),
+		ELBv2:       elb.NewFromConfig(cfg),
+		ElastiCache: elasticache.NewFromConfig(cfg),
+		DynamoDB:    dynamodb.NewFromConfig(cfg),
+		Logs:        cloudwatchlogs.NewFromConfig(cfg),
+		CloudWatch:  awsx.NewCloudWatch(cfg),
+	}
 }

@@ -1,10 +1,11 @@
-package pipeline
+// Package collect is the collector: it scans account × region pairs with
+// the checks and writes each pair's findings. It is the only pipeline
+// package that links the checks and the scan services' SDK clients, so the
+// dispatcher and aggregator functions stay small.
+package collect
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -12,24 +13,29 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orgscan/orgscan/pkg/pipeline"
+
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/store"
 )
 
-// ChunkKey is where the collector writes the findings of one pair.
-func ChunkKey(runID, accountID, region string) string {
-	return "runs/" + runID + "/chunks/" + accountID + "/" + region + ".jsonl.gz"
-}
-
 // DefaultDeadlineMargin is kept free before the invocation deadline to write
 // the pair's findings and return.
 const DefaultDeadlineMargin = 10 * time.Second
 
+// ClientFactory is the seam between real AWS (assume role, regional
+// clients) and the simulator: it returns the API clients of a work item's
+// account and region (assuming item.RoleARN when set). An error fails that
+// pair only. Implementations must be safe for concurrent use.
+type ClientFactory interface {
+	Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error)
+}
+
 // Collector scans account × region pairs: it gets the pair's clients, runs
 // the checks (checks.Scan), writes the findings chunk and returns a small
-// PairResult per pair.
+// pipeline.PairResult per pair.
 type Collector struct {
 	Clients ClientFactory
 	Blobs   store.Blobs
@@ -48,11 +54,11 @@ type Collector struct {
 // one result per item, in order. A pair's failure is its result's status,
 // never an error of the batch: Handle returns an error only when ctx ends
 // before it could start.
-func (c *Collector) Handle(ctx context.Context, items []WorkItem) ([]PairResult, error) {
+func (c *Collector) Handle(ctx context.Context, items []pipeline.WorkItem) ([]pipeline.PairResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]PairResult, len(items))
+	out := make([]pipeline.PairResult, len(items))
 	g := new(errgroup.Group)
 	n := c.Concurrency
 	if n <= 0 {
@@ -71,25 +77,25 @@ func (c *Collector) Handle(ctx context.Context, items []WorkItem) ([]PairResult,
 
 // Scan scans one pair. It never panics and never returns an error: what
 // went wrong is in the result's Status and Errors.
-func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
+func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipeline.PairResult) {
 	start := time.Now()
-	res = PairResult{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region, Checks: item.Checks}
+	res = pipeline.PairResult{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region, Checks: item.Checks}
 	log := c.logger().With("run_id", item.RunID, "account_id", item.AccountID, "region", item.Region)
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("collector panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			res.Status = PairFailed
+			res.Status = pipeline.PairFailed
 			res.Errors = append(res.Errors, checks.CheckError{Code: "Panic", Message: fmt.Sprint(r), Count: 1})
 		}
 		res.DurationMs = time.Since(start).Milliseconds()
 	}()
-	fail := func(code string, err error) PairResult {
-		res.Status = PairFailed
+	fail := func(code string, err error) pipeline.PairResult {
+		res.Status = pipeline.PairFailed
 		res.Errors = append(res.Errors, checks.CheckError{Code: code, Message: checks.Message(err), Count: 1})
 		log.Warn("pair failed", "code", code, "error", err.Error())
 		return res
 	}
-	if err := item.validate(); err != nil {
+	if err := item.Validate(); err != nil {
 		return fail("InvalidRequestError", err)
 	}
 	cs, err := checks.Select(item.Checks)
@@ -141,8 +147,8 @@ func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
 		finding.Suppress(&fs[len(fs)-1], item.Exclusions)
 	}
 	if len(fs) > 0 {
-		key := ChunkKey(item.RunID, item.AccountID, item.Region)
-		if err := writeJSONLines(ctx, c.Blobs, key, fs); err != nil {
+		key := pipeline.ChunkKey(item.RunID, item.AccountID, item.Region)
+		if err := pipeline.WriteJSONLines(ctx, c.Blobs, key, fs); err != nil {
 			// The findings are not saved: the pair must not look scanned.
 			return fail("ChunkWriteFailed", err)
 		}
@@ -150,47 +156,31 @@ func (c *Collector) Scan(ctx context.Context, item WorkItem) (res PairResult) {
 		res.Findings = len(fs)
 	}
 	if len(sr.Records) > 0 {
-		recs := make([]InventoryRecord, len(sr.Records))
+		recs := make([]pipeline.InventoryRecord, len(sr.Records))
 		for i, r := range sr.Records {
-			recs[i] = InventoryRecord{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region,
+			recs[i] = pipeline.InventoryRecord{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region,
 				ResourceType: r.Type, ResourceID: r.ID, ResourceARN: r.ARN, Name: r.Name, State: r.State, Tags: r.Tags}
 			if !r.Created.IsZero() {
 				t := r.Created.UTC()
 				recs[i].CreatedAt = &t
 			}
 		}
-		key := InventoryKey(item.RunID, item.AccountID, item.Region)
-		if err := writeJSONLines(ctx, c.Blobs, key, recs); err != nil {
+		key := pipeline.InventoryKey(item.RunID, item.AccountID, item.Region)
+		if err := pipeline.WriteJSONLines(ctx, c.Blobs, key, recs); err != nil {
 			return fail("ChunkWriteFailed", err)
 		}
 		res.InventoryKey, res.Resources = key, len(recs)
 	}
 	switch {
 	case len(cfgs) > 0 && sr.Selected == 0:
-		res.Status = PairFailed
+		res.Status = pipeline.PairFailed
 	case len(sr.Errors) > 0:
-		res.Status = PairPartial
+		res.Status = pipeline.PairPartial
 	default:
-		res.Status = PairOK
+		res.Status = pipeline.PairOK
 	}
 	log.Debug("pair scanned", "status", res.Status, "findings", res.Findings, "metrics", res.MetricsRequested)
 	return res
-}
-
-// writeJSONLines writes items as a gzipped JSON-lines object.
-func writeJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, items []T) error {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	enc := json.NewEncoder(zw)
-	for i := range items {
-		if err := enc.Encode(&items[i]); err != nil {
-			return err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return blobs.Put(ctx, key, &buf)
 }
 
 func (c *Collector) logger() *slog.Logger {
@@ -198,16 +188,4 @@ func (c *Collector) logger() *slog.Logger {
 		return c.Logger
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-func (it WorkItem) validate() error {
-	switch {
-	case !runIDRe.MatchString(it.RunID):
-		return &InvalidRequestError{Field: "runId", Value: it.RunID, Reason: "is not a valid run ID"}
-	case !ValidAccountID(it.AccountID):
-		return &InvalidRequestError{Field: "accountId", Value: it.AccountID, Reason: "is not a 12-digit AWS account ID"}
-	case !regionRe.MatchString(it.Region):
-		return &InvalidRequestError{Field: "region", Value: it.Region, Reason: "is not an AWS region name"}
-	}
-	return nil
 }
