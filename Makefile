@@ -117,10 +117,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-# Regenerate docs/checks.md and docs/iam-policy.json from the check registry
-# (a test fails when they are stale).
-# docs/checks.md, docs/iam-policy.json and pkg/checks/catalog/catalog_gen.go
-# from the check registry.
+# Regenerate docs/checks.md, docs/iam-policy.json and the functions' check
+# catalog (pkg/checks/catalog/catalog_gen.go) from the check registry (a test
+# fails when any is stale).
 docs:
 	$(GO) test ./pkg/checks/ -run TestGeneratedDocsAreCurrent -update
 
