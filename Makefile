@@ -19,13 +19,22 @@ build: cli functions
 cli: deps
 	$(GO) build -o $(BIN) ./cmd/orgscan
 
-# Lambda functions: provided.al2023 on arm64, no RPC shim, stripped.
+# Lambda functions: provided.al2023 on arm64, no RPC shim, stripped, into
+# $(DIST)/<fn>/bootstrap. The SDK's generated service code (serializers,
+# deserializers, schemas) is compiled without inlining: it keeps the
+# collector, which links eight service clients, under 15 MB (-0.7 MB), and a
+# call's cost is the network round trip, not the decoder (no measurable
+# difference decoding a 1,000-instance DescribeInstances page). The
+# integration tests build the functions with this target too.
+FUNCTION_ARCH ?= arm64
+DIST ?= dist
+FUNCTION_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w' -gcflags='github.com/aws/aws-sdk-go-v2/service/...=-l'
 functions: deps
 	@for f in $(FUNCTIONS); do \
-		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
-			-o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$(FUNCTION_ARCH) $(GO) build $(FUNCTION_FLAGS) \
+			-o $(DIST)/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
-	@ls -l dist/*/bootstrap | awk '{printf "%-28s %5.1f MB\n", $$NF, $$5/1e6}'
+	@ls -l $(DIST)/*/bootstrap | awk '{printf "%-28s %5.1f MB\n", $$NF, $$5/1e6}'
 
 tools: chromium bin/aws-lambda-rie moto tools/node_modules/.bin/asl-validator
 

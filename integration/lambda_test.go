@@ -58,18 +58,22 @@ type function struct {
 	log *bytes.Buffer
 }
 
-// buildFunctions builds the three functions in one go build (they share
-// most packages) as deployed — lambda.norpc, trimmed — but for this
-// machine's architecture; it returns the directory holding one binary each.
+// buildFunctions builds the three functions exactly as `make functions`
+// builds them for deployment (same target, same flags) but for this
+// machine's architecture; it returns the directory holding <fn>/bootstrap.
 func buildFunctions(t *testing.T) string {
 	t.Helper()
+	return makeFunctions(t, runtime.GOARCH)
+}
+
+// makeFunctions runs `make functions` for arch into a temporary directory.
+func makeFunctions(t *testing.T, arch string) string {
+	t.Helper()
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", dir+"/",
-		"./functions/dispatcher", "./functions/collector", "./functions/aggregator")
+	build := exec.Command("make", "-s", "functions", "FUNCTION_ARCH="+arch, "DIST="+dir)
 	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build functions: %v\n%s", err, out)
+		t.Fatalf("make functions: %v\n%s", err, out)
 	}
 	return dir
 }
@@ -79,7 +83,7 @@ func buildFunctions(t *testing.T) string {
 func startFunction(t *testing.T, rie, built, name string, env map[string]string) *function {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Rename(filepath.Join(built, name), filepath.Join(dir, "bootstrap")); err != nil {
+	if err := os.Rename(filepath.Join(built, name, "bootstrap"), filepath.Join(dir, "bootstrap")); err != nil {
 		t.Fatal(err)
 	}
 	port, apiPort := freePort(t), freePort(t)

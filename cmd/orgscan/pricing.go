@@ -19,6 +19,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/pricing"
+	"github.com/orgscan/orgscan/pkg/pricing/pricelist"
 )
 
 // priceListRegion is where the Price List Query API answers; the regions
@@ -35,7 +36,7 @@ Run 'orgscan pricing refresh -h' for its flags.
 
 // newPriceListAPI builds the Price List client for a profile; tests replace
 // it with a fake.
-var newPriceListAPI = func(ctx context.Context, profile string) (pricing.PriceListAPI, error) {
+var newPriceListAPI = func(ctx context.Context, profile string) (pricelist.PriceListAPI, error) {
 	cfg, err := awsx.LoadConfig(ctx, awsx.Options{Profile: profile, Region: priceListRegion})
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func (a *App) pricingShow(args []string) error {
 	t := pricing.Default()
 	req := tableRequest(t, slices.Sorted(maps.Keys(t.Regions)))
 	unpriced := map[string]int{}
-	for _, m := range t.Missing(req) {
+	for _, m := range pricelist.Missing(t, req) {
 		region, _, _ := strings.Cut(m, ":")
 		unpriced[region]++
 	}
@@ -143,7 +144,7 @@ func (a *App) pricingRefresh(ctx context.Context, args []string) error {
 	req := tableRequest(def, rs)
 	req.AsOf = time.Now()
 	start := time.Now()
-	t, err := pricing.Generate(ctx, api, req)
+	t, err := pricelist.Generate(ctx, api, req)
 	if err != nil {
 		return awsx.ExplainCredentials(unprefixed{err}, *profile)
 	}
@@ -163,7 +164,7 @@ func (a *App) pricingRefresh(ctx context.Context, args []string) error {
 		dest = *out
 	}
 	fmt.Fprintf(a.Stderr, "priced %d regions as of %s in %s; wrote %s\n", len(rs), t.AsOf, time.Since(start).Round(time.Second), dest)
-	if missing := t.Missing(req); len(missing) > 0 {
+	if missing := pricelist.Missing(t, req); len(missing) > 0 {
 		fmt.Fprintf(a.Stderr, "%d prices not in the Price List answer, so unknown in the table:\n", len(missing))
 		for _, m := range missing {
 			fmt.Fprintf(a.Stderr, "  %s\n", m)
@@ -181,7 +182,7 @@ func (e unprefixed) Unwrap() error { return e.error }
 
 // tableRequest asks for t's own instance types, DB classes and cache node
 // types in regions.
-func tableRequest(t *pricing.Table, regions []string) pricing.Request {
+func tableRequest(t *pricing.Table, regions []string) pricelist.Request {
 	ec2, rds, cache := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range t.Regions {
 		for k := range r.EC2 {
@@ -194,7 +195,7 @@ func tableRequest(t *pricing.Table, regions []string) pricing.Request {
 			cache[k] = true
 		}
 	}
-	return pricing.Request{
+	return pricelist.Request{
 		Regions:        regions,
 		InstanceTypes:  slices.Sorted(maps.Keys(ec2)),
 		DBClasses:      slices.Sorted(maps.Keys(rds)),

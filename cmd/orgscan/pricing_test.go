@@ -12,6 +12,7 @@ import (
 	awspricing "github.com/aws/aws-sdk-go-v2/service/pricing"
 
 	"github.com/orgscan/orgscan/pkg/pricing"
+	"github.com/orgscan/orgscan/pkg/pricing/pricelist"
 )
 
 func TestPricingShow(t *testing.T) {
@@ -88,7 +89,7 @@ func (oneEC2Price) GetProducts(_ context.Context, in *awspricing.GetProductsInpu
 func TestPricingRefreshWritesTable(t *testing.T) {
 	prev := newPriceListAPI
 	t.Cleanup(func() { newPriceListAPI = prev })
-	newPriceListAPI = func(context.Context, string) (pricing.PriceListAPI, error) { return oneEC2Price{}, nil }
+	newPriceListAPI = func(context.Context, string) (pricelist.PriceListAPI, error) { return oneEC2Price{}, nil }
 
 	out := filepath.Join(t.TempDir(), "prices.json")
 	code, stdout, stderr := runApp(t, "pricing", "refresh", "--regions", "us-east-1", "--out", out)

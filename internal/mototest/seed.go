@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
 
@@ -141,7 +142,7 @@ func createLambdaRole(ctx context.Context, cfg aws.Config) error {
 func seedPair(ctx context.Context, cfg aws.Config, account string, asOf time.Time) ([]Expected, error) {
 	region := cfg.Region
 	e2 := ec2.NewFromConfig(cfg)
-	cw := awsx.NewCloudWatch(cfg)
+	cw := assume.NewCloudWatch(cfg)
 	var exp []Expected
 	want := func(check, id string) { exp = append(exp, Expected{check, account, region, id}) }
 

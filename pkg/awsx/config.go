@@ -10,11 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 )
 
 // DefaultRegion is the home region (STS, Organizations) when neither the
@@ -81,18 +78,6 @@ func CustomEndpoint(cfg aws.Config) bool {
 		}
 	}
 	return false
-}
-
-// NewCloudWatch returns a CloudWatch client. The current CloudWatch client
-// speaks RPCv2-CBOR, which emulators do not; with a custom endpoint it speaks
-// the awsJson1_0 protocol instead, which CloudWatch and moto both accept.
-func NewCloudWatch(cfg aws.Config) *cloudwatch.Client {
-	custom := CustomEndpoint(cfg)
-	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-		if custom {
-			o.Protocol = awsjson.New10(cwschemas.GraniteServiceVersion20100801)
-		}
-	})
 }
 
 // NewS3 returns an S3 client, path-style when the endpoint is custom

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
+	"github.com/orgscan/orgscan/pkg/awsx/assume"
 )
 
 // opaqueError wraps err under a message of its own.
@@ -184,7 +185,7 @@ func TestNewS3AndCloudWatch(t *testing.T) {
 			if !o.DisableLogOutputChecksumValidationSkipped {
 				t.Error("S3 DisableLogOutputChecksumValidationSkipped = false")
 			}
-			protocol := fmt.Sprintf("%T", awsx.NewCloudWatch(tt.cfg).Options().Protocol)
+			protocol := fmt.Sprintf("%T", assume.NewCloudWatch(tt.cfg).Options().Protocol)
 			if got := strings.Contains(protocol, "awsjson"); got != tt.custom {
 				t.Errorf("CloudWatch protocol = %s; awsJson1_0 = %v, want %v", protocol, got, tt.custom)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/checks/catalog"
+	"github.com/orgscan/orgscan/pkg/cwbatch"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/checks.md, docs/iam-policy.json and catalog/catalog_gen.go")
@@ -84,6 +85,9 @@ func TestCatalogMatchesTheRegistry(t *testing.T) {
 		if !reflect.DeepEqual(got[i], c.Entry()) {
 			t.Errorf("catalog entry %d = %+v, registry has %+v: run `make docs`", i, got[i], c.Entry())
 		}
+	}
+	if catalog.MaxLookbackDays != cwbatch.MaxLookbackDays {
+		t.Errorf("catalog.MaxLookbackDays = %d, cwbatch.MaxLookbackDays = %d", catalog.MaxLookbackDays, cwbatch.MaxLookbackDays)
 	}
 	if !reflect.DeepEqual(catalog.IDs(), checks.IDs()) {
 		t.Errorf("catalog.IDs() = %v, checks.IDs() = %v", catalog.IDs(), checks.IDs())

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/orgscan/orgscan/pkg/checks/catalog"
-	"github.com/orgscan/orgscan/pkg/cwbatch"
 )
 
 // InvalidRequestError is a run request (or work item) that orgscan refuses
@@ -135,8 +134,8 @@ func (r RunRequest) Validate() error {
 	if r.RoleName != "" && !roleRe.MatchString(r.RoleName) {
 		return &InvalidRequestError{Field: "roleName", Value: r.RoleName, Reason: "is not an IAM role name"}
 	}
-	if r.LookbackDays != 0 && (r.LookbackDays < 1 || r.LookbackDays > cwbatch.MaxLookbackDays) {
-		return &InvalidRequestError{Field: "lookbackDays", Value: fmt.Sprint(r.LookbackDays), Reason: fmt.Sprintf("must be 1..%d (CloudWatch keeps hourly data 455 days)", cwbatch.MaxLookbackDays)}
+	if r.LookbackDays != 0 && (r.LookbackDays < 1 || r.LookbackDays > catalog.MaxLookbackDays) {
+		return &InvalidRequestError{Field: "lookbackDays", Value: fmt.Sprint(r.LookbackDays), Reason: fmt.Sprintf("must be 1..%d (CloudWatch keeps hourly data 455 days)", catalog.MaxLookbackDays)}
 	}
 	if _, err := catalog.Select(r.Checks); err != nil {
 		var u *catalog.UnknownCheckError

@@ -66,8 +66,8 @@ func Unknown(what, region string) string {
 	return fmt.Sprintf("no price known for %s in %s", what, region)
 }
 
-// region returns r's prices; a nil table knows no prices.
-func (t *Table) region(r string) (Regional, bool) {
+// Region returns r's prices; a nil table knows no prices.
+func (t *Table) Region(r string) (Regional, bool) {
 	if t == nil {
 		return Regional{}, false
 	}
@@ -77,7 +77,7 @@ func (t *Table) region(r string) (Regional, bool) {
 
 // EC2Instance is the monthly on-demand cost of a running Linux instance.
 func (t *Table) EC2Instance(region, instanceType string) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok {
 		return 0, false
 	}
@@ -88,7 +88,7 @@ func (t *Table) EC2Instance(region, instanceType string) (float64, bool) {
 // RDSInstance is the monthly cost of a DB instance and its allocated storage;
 // Multi-AZ doubles both, as AWS bills a standby of the same size.
 func (t *Table) RDSInstance(region, class string, storageGB int32, multiAZ bool) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok {
 		return 0, false
 	}
@@ -112,7 +112,7 @@ const (
 // EBSVolume is the monthly cost of a volume: storage plus the provisioned
 // IOPS and throughput that its type bills separately.
 func (t *Table) EBSVolume(region, volumeType string, sizeGB, iops, throughputMBps int32) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok {
 		return 0, false
 	}
@@ -136,7 +136,7 @@ func (t *Table) EBSVolume(region, volumeType string, sizeGB, iops, throughputMBp
 
 // PublicIPv4 is the monthly cost of one public IPv4 address (in use or not).
 func (t *Table) PublicIPv4(region string) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok || p.PublicIPv4Hour == 0 {
 		return 0, false
 	}
@@ -146,7 +146,7 @@ func (t *Table) PublicIPv4(region string) (float64, bool) {
 // NATGateway is the monthly hourly charge of a NAT gateway, without data
 // processing (an idle gateway processes none).
 func (t *Table) NATGateway(region string) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok || p.NATGatewayHour == 0 {
 		return 0, false
 	}
@@ -156,7 +156,7 @@ func (t *Table) NATGateway(region string) (float64, bool) {
 // EBSSnapshot is the monthly storage cost of a snapshot of sizeGB (its
 // source volume's size: an upper bound, snapshots being incremental).
 func (t *Table) EBSSnapshot(region string, sizeGB int32) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok || p.EBSSnapshotGBMonth == 0 {
 		return 0, false
 	}
@@ -167,7 +167,7 @@ func (t *Table) EBSSnapshot(region string, sizeGB int32) (float64, bool) {
 // type (application, network, gateway), without capacity units (an idle
 // one uses none).
 func (t *Table) LoadBalancer(region, lbType string) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok {
 		return 0, false
 	}
@@ -178,7 +178,7 @@ func (t *Table) LoadBalancer(region, lbType string) (float64, bool) {
 // InterfaceEndpoint is the monthly charge of an interface VPC endpoint in
 // azs Availability Zones, without data processing.
 func (t *Table) InterfaceEndpoint(region string, azs int) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok || p.InterfaceEndpointAZHour == 0 || azs < 1 {
 		return 0, false
 	}
@@ -187,7 +187,7 @@ func (t *Table) InterfaceEndpoint(region string, azs int) (float64, bool) {
 
 // CacheNodes is the monthly charge of nodes ElastiCache nodes of a type.
 func (t *Table) CacheNodes(region, nodeType string, nodes int32) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok {
 		return 0, false
 	}
@@ -198,7 +198,7 @@ func (t *Table) CacheNodes(region, nodeType string, nodes int32) (float64, bool)
 // DynamoDBProvisioned is the monthly charge of provisioned read and write
 // capacity units.
 func (t *Table) DynamoDBProvisioned(region string, rcu, wcu int64) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok || p.DynamoDBWCUHour == 0 || p.DynamoDBRCUHour == 0 {
 		return 0, false
 	}
@@ -207,7 +207,7 @@ func (t *Table) DynamoDBProvisioned(region string, rcu, wcu int64) (float64, boo
 
 // LogsStorage is the monthly cost of storing bytes in CloudWatch Logs.
 func (t *Table) LogsStorage(region string, bytes int64) (float64, bool) {
-	p, ok := t.region(region)
+	p, ok := t.Region(region)
 	if !ok || p.LogsStorageGBMonth == 0 {
 		return 0, false
 	}
@@ -230,4 +230,22 @@ func USD(v float64) string {
 		b.WriteRune(r)
 	}
 	return sign + "$" + b.String() + "." + cents
+}
+
+// Encode writes t as prices.json is written: keys sorted, one-space indent,
+// so a generated table can replace the embedded file and diff cleanly.
+func (t *Table) Encode() ([]byte, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	var generic map[string]any // maps marshal with sorted keys
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return nil, err
+	}
+	out, err := json.MarshalIndent(generic, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
 }

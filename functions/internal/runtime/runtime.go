@@ -30,7 +30,7 @@ func MustLoad(ctx context.Context) Env {
 		logger.Error("ORGSCAN_BUCKET is not set")
 		os.Exit(1)
 	}
-	cfg, err := awsx.LoadConfig(ctx, awsx.Options{})
+	cfg, err := awsx.LambdaConfig(awsx.Options{})
 	if err != nil {
 		logger.Error("cannot load AWS configuration", "error", err.Error())
 		os.Exit(1)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -22,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
@@ -171,6 +174,18 @@ func ScanClients(cfg aws.Config, creds aws.CredentialsProvider, region string) c
 		ElastiCache: elasticache.NewFromConfig(cfg),
 		DynamoDB:    dynamodb.NewFromConfig(cfg),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg),
-		CloudWatch:  awsx.NewCloudWatch(cfg),
+		CloudWatch:  NewCloudWatch(cfg),
 	}
+}
+
+// NewCloudWatch returns a CloudWatch client. The current CloudWatch client
+// speaks RPCv2-CBOR, which emulators do not; with a custom endpoint it speaks
+// the awsJson1_0 protocol instead, which CloudWatch and moto both accept.
+func NewCloudWatch(cfg aws.Config) *cloudwatch.Client {
+	custom := awsx.CustomEndpoint(cfg)
+	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		if custom {
+			o.Protocol = awsjson.New10(cwschemas.GraniteServiceVersion20100801)
+		}
+	})
 }

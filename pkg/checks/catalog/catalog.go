@@ -36,6 +36,11 @@ type Param struct {
 	Integer bool
 }
 
+// MaxLookbackDays is the longest lookback a request may ask for: the
+// metric batcher's limit (cwbatch.MaxLookbackDays, which a test compares),
+// declared here so the dispatcher need not link the CloudWatch client.
+const MaxLookbackDays = 454
+
 // LookbackParam is the name of the parameter that sets a check's window.
 const LookbackParam = "lookbackDays"
 

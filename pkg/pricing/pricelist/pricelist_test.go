@@ -1,11 +1,13 @@
-package pricing
+package pricelist
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orgscan/orgscan/pkg/pricing"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -167,7 +169,7 @@ func gbmo(usd string) dim { return dim{"GB-Mo", usd, ""} }
 
 // catalogue is a Price List for us-east-1 and eu-west-1 with the products
 // Generate wants and the look-alikes it must leave out (Windows, Local Zone,
-// Multi-AZ, per-GB, archive, TS-, Regional, free-tier and request-unit
+// Multi-AZ, per-GB, archive, TS-, pricing.Regional, free-tier and request-unit
 // variants). eu-west-1 lacks some families on purpose.
 func catalogue(t *testing.T) map[string][]string {
 	t.Helper()
@@ -370,7 +372,7 @@ func TestGeneratePlacesPrices(t *testing.T) {
 		t.Error("EBSVolume: eu-west-1 gp3 must be unknown without a throughput price")
 	}
 
-	missing := tab.Missing(request())
+	missing := Missing(tab, request())
 	for _, want := range []string{"us-east-1: EC2 x9.huge", "us-east-1: EC2 t3.nano", "eu-west-1: EC2 t3.micro",
 		"eu-west-1: NAT gateway", "eu-west-1: RDS db.t3.micro", "eu-west-1: EBS gp3", "eu-west-1: interface endpoints"} {
 		if !slices.Contains(missing, want) {
@@ -546,7 +548,7 @@ func TestGenerateErrors(t *testing.T) {
 }
 
 // The encoded table has prices.json's shape, so it can replace the embedded
-// file, and decodes to a Table whose methods price with the generated values.
+// file, and decodes to a pricing.Table whose methods price with the generated values.
 func TestGeneratedTableRoundTrips(t *testing.T) {
 	t.Parallel()
 	tab, err := Generate(context.Background(), &fakePriceList{docs: catalogue(t), pageSize: 3}, request())
@@ -557,32 +559,32 @@ func TestGeneratedTableRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Table
+	var back pricing.Table
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name string
-		got  func(*Table) (float64, bool)
+		got  func(*pricing.Table) (float64, bool)
 		want float64
 	}{
-		{"EC2 m5.large", func(p *Table) (float64, bool) { return p.EC2Instance("us-east-1", "m5.large") }, 0.096 * 730},
-		{"RDS db.t3.micro 20 GB multi-AZ", func(p *Table) (float64, bool) { return p.RDSInstance("us-east-1", "db.t3.micro", 20, true) },
+		{"EC2 m5.large", func(p *pricing.Table) (float64, bool) { return p.EC2Instance("us-east-1", "m5.large") }, 0.096 * 730},
+		{"RDS db.t3.micro 20 GB multi-AZ", func(p *pricing.Table) (float64, bool) { return p.RDSInstance("us-east-1", "db.t3.micro", 20, true) },
 			2 * (0.017*730 + 20*0.115)},
-		{"gp3 100 GB 4000 IOPS 250 MB/s", func(p *Table) (float64, bool) { return p.EBSVolume("us-east-1", "gp3", 100, 4000, 250) },
+		{"gp3 100 GB 4000 IOPS 250 MB/s", func(p *pricing.Table) (float64, bool) { return p.EBSVolume("us-east-1", "gp3", 100, 4000, 250) },
 			100*0.08 + 1000*0.005 + 125*0.04},
-		{"io2 100 GB 1000 IOPS", func(p *Table) (float64, bool) { return p.EBSVolume("us-east-1", "io2", 100, 1000, 0) }, 12.5 + 65},
-		{"public IPv4", func(p *Table) (float64, bool) { return p.PublicIPv4("eu-west-1") }, 3.65},
-		{"NAT gateway", func(p *Table) (float64, bool) { return p.NATGateway("us-east-1") }, 0.045 * 730},
-		{"snapshot 100 GB", func(p *Table) (float64, bool) { return p.EBSSnapshot("us-east-1", 100) }, 5},
-		{"ALB", func(p *Table) (float64, bool) { return p.LoadBalancer("eu-west-1", "application") }, 0.0252 * 730},
-		{"endpoint in 3 AZs", func(p *Table) (float64, bool) { return p.InterfaceEndpoint("us-east-1", 3) }, 3 * 0.01 * 730},
-		{"2 cache nodes", func(p *Table) (float64, bool) { return p.CacheNodes("us-east-1", "cache.t3.micro", 2) }, 2 * 0.017 * 730},
-		{"DynamoDB 100 RCU 50 WCU", func(p *Table) (float64, bool) { return p.DynamoDBProvisioned("us-east-1", 100, 50) },
+		{"io2 100 GB 1000 IOPS", func(p *pricing.Table) (float64, bool) { return p.EBSVolume("us-east-1", "io2", 100, 1000, 0) }, 12.5 + 65},
+		{"public IPv4", func(p *pricing.Table) (float64, bool) { return p.PublicIPv4("eu-west-1") }, 3.65},
+		{"NAT gateway", func(p *pricing.Table) (float64, bool) { return p.NATGateway("us-east-1") }, 0.045 * 730},
+		{"snapshot 100 GB", func(p *pricing.Table) (float64, bool) { return p.EBSSnapshot("us-east-1", 100) }, 5},
+		{"ALB", func(p *pricing.Table) (float64, bool) { return p.LoadBalancer("eu-west-1", "application") }, 0.0252 * 730},
+		{"endpoint in 3 AZs", func(p *pricing.Table) (float64, bool) { return p.InterfaceEndpoint("us-east-1", 3) }, 3 * 0.01 * 730},
+		{"2 cache nodes", func(p *pricing.Table) (float64, bool) { return p.CacheNodes("us-east-1", "cache.t3.micro", 2) }, 2 * 0.017 * 730},
+		{"DynamoDB 100 RCU 50 WCU", func(p *pricing.Table) (float64, bool) { return p.DynamoDBProvisioned("us-east-1", 100, 50) },
 			(100*0.00013 + 50*0.00065) * 730},
-		{"10 GiB of logs", func(p *Table) (float64, bool) { return p.LogsStorage("us-east-1", 10<<30) }, 0.3},
+		{"10 GiB of logs", func(p *pricing.Table) (float64, bool) { return p.LogsStorage("us-east-1", 10<<30) }, 0.3},
 	} {
-		for _, p := range []*Table{tab, &back} {
+		for _, p := range []*pricing.Table{tab, &back} {
 			if got, ok := tc.got(p); !ok || !near(got, tc.want) {
 				t.Errorf("%s = %v %v, want %v", tc.name, got, ok, tc.want)
 			}
@@ -592,6 +594,10 @@ func TestGeneratedTableRoundTrips(t *testing.T) {
 	// Same keys as the embedded file, at the top and in every region.
 	var gen, embedded map[string]any
 	if err := json.Unmarshal(b, &gen); err != nil {
+		t.Fatal(err)
+	}
+	pricesJSON, err := os.ReadFile(filepath.Join("..", "prices.json"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(pricesJSON, &embedded); err != nil {
@@ -668,3 +674,5 @@ func TestGenerateThroughSDKClient(t *testing.T) {
 		t.Errorf("gp3 throughput = %v", got)
 	}
 }
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }

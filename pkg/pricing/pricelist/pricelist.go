@@ -1,10 +1,14 @@
-package pricing
+// Package pricelist builds a pricing.Table from the AWS Price List API
+// (`orgscan pricing refresh`). Only the CLI links it: the functions use the
+// embedded table and need not link the Price List client.
+package pricelist
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orgscan/orgscan/pkg/pricing"
 	"maps"
 	"regexp"
 	"slices"
@@ -57,7 +61,7 @@ const (
 	queryConcurrency = 4
 )
 
-// slot names the Regional field a price goes to.
+// slot names the pricing.Regional field a price goes to.
 type slot int
 
 const (
@@ -246,13 +250,13 @@ type found struct {
 // RDS and ElastiCache), following every page, at most queryConcurrency at
 // once. A price the answer lacks stays out of the table, so the table
 // reports it unknown, never zero (a map has no entry; a single-valued price
-// stays 0, which the Table methods read as unknown; an RDS class without
+// stays 0, which the pricing.Table methods read as unknown; an RDS class without
 // the storage price, or a gp3/io1/io2 volume without its IOPS or
 // throughput price, is left out too). A region with no price at all is an
 // error, as is an answer that is not Price List JSON or that prices the
 // same item twice differently. The first GetProducts error cancels the
 // rest and is returned.
-func Generate(ctx context.Context, api PriceListAPI, req Request) (*Table, error) {
+func Generate(ctx context.Context, api PriceListAPI, req Request) (*pricing.Table, error) {
 	if len(req.Regions) == 0 {
 		return nil, errors.New("pricing: no regions to price")
 	}
@@ -284,11 +288,11 @@ func Generate(ctx context.Context, api PriceListAPI, req Request) (*Table, error
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	t := &Table{
+	t := &pricing.Table{
 		AsOf:          req.AsOf.UTC().Format(time.DateOnly),
 		Source:        Source,
 		HoursPerMonth: hoursPerMonth,
-		Regions:       make(map[string]Regional, len(req.Regions)),
+		Regions:       make(map[string]pricing.Regional, len(req.Regions)),
 	}
 	for ri, region := range req.Regions {
 		r, n, err := assemble(qs, results[ri])
@@ -304,7 +308,7 @@ func Generate(ctx context.Context, api PriceListAPI, req Request) (*Table, error
 }
 
 // assemble places one region's prices and returns how many it placed.
-func assemble(qs []query, results [][]found) (Regional, int, error) {
+func assemble(qs []query, results [][]found) (pricing.Regional, int, error) {
 	type at struct {
 		slot slot
 		key  string
@@ -318,7 +322,7 @@ func assemble(qs []query, results [][]found) (Regional, int, error) {
 				if f.key != "" && !strings.Contains(what, f.key) {
 					what += " " + f.key
 				}
-				return Regional{}, 0, fmt.Errorf("%s: two prices: SKU %s $%g and SKU %s $%g (a filter is too loose)",
+				return pricing.Regional{}, 0, fmt.Errorf("%s: two prices: SKU %s $%g and SKU %s $%g (a filter is too loose)",
 					what, prev.sku, prev.usd, f.sku, f.usd)
 			}
 			prices[k] = f
@@ -329,7 +333,7 @@ func assemble(qs []query, results [][]found) (Regional, int, error) {
 		return f.usd, ok
 	}
 	scalar := func(s slot) float64 { v, _ := get(s, ""); return v }
-	r := Regional{
+	r := pricing.Regional{
 		EC2: map[string]float64{}, RDS: map[string]float64{}, EBSGBMonth: map[string]float64{},
 		EBSIOPSMonth: map[string]float64{}, EBSThroughputMBpsMonth: map[string]float64{},
 		LoadBalancerHour: map[string]float64{}, ElastiCache: map[string]float64{},
@@ -534,10 +538,10 @@ func unitScale(unit string, want unitKind) (float64, bool) {
 
 // Missing lists what req asked for that t has no price for, one
 // "region: what" line each, so a refresh can say what stays unknown.
-func (t *Table) Missing(req Request) []string {
+func Missing(t *pricing.Table, req Request) []string {
 	var out []string
 	for _, region := range req.Regions {
-		r, ok := t.region(region)
+		r, ok := t.Region(region)
 		if !ok {
 			out = append(out, region+": every price")
 			continue
@@ -585,22 +589,4 @@ func (t *Table) Missing(req Request) []string {
 		}
 	}
 	return out
-}
-
-// Encode writes t as prices.json is written: keys sorted, one-space indent,
-// so a generated table can replace the embedded file and diff cleanly.
-func (t *Table) Encode() ([]byte, error) {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return nil, err
-	}
-	var generic map[string]any // maps marshal with sorted keys
-	if err := json.Unmarshal(b, &generic); err != nil {
-		return nil, err
-	}
-	out, err := json.MarshalIndent(generic, "", " ")
-	if err != nil {
-		return nil, err
-	}
-	return append(out, '\n'), nil
 }
