@@ -17,12 +17,10 @@
 package report
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
-	"html/template"
 	"io"
 	"sort"
 	"strconv"
@@ -35,21 +33,18 @@ import (
 )
 
 var (
-	//go:embed report.html
-	pageTemplate string
 	//go:embed report.css
 	pageStyle string
 	//go:embed report.js
 	pageScript string
 )
 
-// cspPlaceholder in report.html becomes the page's Content Security Policy.
-const cspPlaceholder = "CONTENT_SECURITY_POLICY"
-
 // topAccounts is how many accounts the account chart shows.
 const topAccounts = 15
 
-var page = template.Must(template.New("report").Parse(strings.Replace(pageTemplate, cspPlaceholder, csp(), 1)))
+// contentSecurityPolicy is the page's Content Security Policy. It is
+// written into the page unescaped: it holds no double quote.
+var contentSecurityPolicy = csp()
 
 // csp allows the page's own inline style and script, identified by their
 // hashes, and nothing else: no request of any kind, no other script.
@@ -76,15 +71,13 @@ var _ pipeline.Reporter = HTML{}
 // is empty. Every string from the input is escaped. Render returns the
 // first error writing to w; it is safe for concurrent use.
 func (HTML) Render(w io.Writer, in pipeline.ReportInput) error {
-	var buf bytes.Buffer // nothing reaches w from a template that fails halfway
-	if err := page.Execute(&buf, buildView(in)); err != nil {
-		return fmt.Errorf("render report: %w", err)
-	}
-	_, err := buf.WriteTo(w)
+	var m markup
+	writePage(&m, buildView(in))
+	_, err := m.buf.WriteTo(w)
 	return err
 }
 
-// view is what the template shows, every value formatted.
+// view is what the page shows, every value formatted.
 type view struct {
 	RunID, Started, StartedISO, Duration string
 	Accounts, Regions, Pairs             int
@@ -98,8 +91,6 @@ type view struct {
 	Rows                                 []row
 	Checks                               []checkOption
 	Listed, Total                        int
-	Style                                template.CSS
-	Script                               template.JS
 }
 
 // total is one figure of the totals strip; ID and Value are for tests.
@@ -130,8 +121,6 @@ func buildView(in pipeline.ReportInput) view {
 	v := view{
 		RunID:    s.RunID,
 		Accounts: s.Accounts, Regions: s.Regions, Pairs: s.Pairs,
-		Style:  template.CSS(pageStyle),
-		Script: template.JS(pageScript),
 		Listed: len(in.Findings), Total: max(in.FindingsTotal, len(in.Findings)),
 	}
 	if !s.StartedAt.IsZero() {
@@ -322,7 +311,6 @@ func findingRow(f finding.Finding) row {
 	return r
 }
 
-// cost sorts unknown prices after every known one, zero included.
 // money formats dollars: $1,234.50.
 func money(v float64) string { return pricing.USD(v) }
 

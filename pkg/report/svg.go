@@ -28,8 +28,8 @@ type barDatum struct {
 	Tooltip string // the bar's <title>: the full label and the numbers
 }
 
-// barChart is a horizontal bar chart laid out for the template: the bars
-// are drawn in the order given.
+// barChart is a horizontal bar chart laid out for drawing: the bars are
+// drawn in the order given.
 type barChart struct {
 	Label         string // the chart's accessible name
 	Width, Height int
@@ -74,6 +74,20 @@ func layoutBars(label string, data []barDatum) barChart {
 		})
 	}
 	return c
+}
+
+// write draws the chart as inline SVG; each bar's <title> is its tooltip.
+func (c barChart) write(m *markup) {
+	m.printf("\n"+`<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
+		c.Width, c.Height, c.Width, c.Height, c.Label)
+	for _, b := range c.Bars {
+		m.printf("\n"+`<g><title>%s</title>`+
+			`<text class="lbl" x="%s" y="%s" dy=".35em" text-anchor="end">%s</text>`+
+			`<rect class="bar" x="%s" y="%s" width="%s" height="%s" rx="2"></rect>`+
+			`<text class="val" x="%s" y="%s" dy=".35em">%s</text></g>`,
+			b.Tooltip, b.LabelX, b.TextY, b.Label, b.BarX, b.BarY, b.BarW, b.BarH, b.ValueX, b.TextY, b.Value)
+	}
+	m.raw("\n</svg>")
 }
 
 func truncate(s string, n int) string {
@@ -187,6 +201,34 @@ func layoutTrend(label string, pts []trendPoint) trendChart {
 	c.Last = c.Points[len(c.Points)-1]
 	c.LastLabelX = num(x(len(pts)-1) + 10)
 	return c
+}
+
+// write draws the chart as inline SVG: the grid and its labels, the step
+// line over its filled area, a point per run whose <title> is its tooltip,
+// the newest run's value and the dates under the axis. A chart of no run
+// draws nothing.
+func (c trendChart) write(m *markup) {
+	if len(c.Points) == 0 {
+		return
+	}
+	m.printf("\n"+`<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
+		c.Width, c.Height, c.Width, c.Height, c.Label)
+	for _, t := range c.Grid {
+		m.printf("\n"+`<line class="grid" x1="%s" x2="%s" y1="%s" y2="%s"></line>`+
+			`<text class="axis" x="%s" y="%s" dy=".35em" text-anchor="end">%s</text>`,
+			c.Left, c.Right, t.Y, t.Y, c.AxisLabelX, t.Y, t.Label)
+	}
+	if c.Path != "" {
+		m.printf("\n"+`<path class="area" d="%s"></path>`+"\n"+`<path class="line" d="%s"></path>`, c.Area, c.Path)
+	}
+	for _, p := range c.Points {
+		m.printf("\n"+`<circle class="pt" cx="%s" cy="%s" r="4"><title>%s</title></circle>`, p.X, p.Y, p.Tooltip)
+	}
+	m.printf("\n"+`<text class="last" x="%s" y="%s" dy=".35em">%s</text>`, c.LastLabelX, c.Last.Y, c.Last.Value)
+	for _, l := range c.XLabels {
+		m.printf("\n"+`<text class="axis" x="%s" y="%s" text-anchor="%s">%s</text>`, l.X, c.XLabelY, l.Anchor, l.Label)
+	}
+	m.raw("\n</svg>")
 }
 
 // xLabels dates the runs under the axis: the newest, then the oldest, then
