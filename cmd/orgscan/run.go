@@ -338,8 +338,11 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 		fmt.Fprintf(w, "  %-*s  %8d\n", opW, op, s.APICalls[op])
 	}
 	fmt.Fprintf(w, "  %-*s  %8d\n", opW, "total", total)
-	fmt.Fprintf(w, "\nmetrics requested: %d in %d GetMetricData calls; estimated scan cost $%.4f (GetMetricData at $0.01 per 1,000 metrics)\n",
-		s.MetricsRequested, s.GetMetricDataCalls, s.ScanCostUSD)
+	c := s.ScanCost
+	fmt.Fprintf(w, "\nmetrics requested: %d in %d GetMetricData calls\n", s.MetricsRequested, s.GetMetricDataCalls)
+	fmt.Fprintf(w, "estimated scan cost in AWS: $%.4f = GetMetricData $%.4f + S3 $%.4f (%d requests) + Lambda $%.4f (%.1f GB-s at %d MB) + Step Functions $%.4f (%d transitions, %d child executions)\n",
+		c.TotalUSD, c.MetricsUSD, c.S3USD, c.S3Requests, c.LambdaUSD, c.LambdaGBSeconds, pipeline.CollectorMemoryMB,
+		c.StepFunctionsUSD, c.StateTransitions, c.ChildExecutions)
 	if rss := peakRSS(); rss > 0 {
 		fmt.Fprintf(w, "peak memory (RSS): %.1f MiB\n", float64(rss)/(1<<20))
 	}

@@ -96,13 +96,13 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 		timeout awscdk.Duration
 	}{
 		// Discovery pages through the organization and writes one manifest.
-		"dispatcher": {256, awscdk.Duration_Minutes(jsii.Number(5))},
+		"dispatcher": {pipeline.DispatcherMemoryMB, awscdk.Duration_Minutes(jsii.Number(5))},
 		// A child of the EXPRESS Distributed Map ends at 5 minutes; the
 		// collector stops starting checks 10 s before its own deadline and
 		// returns partial results, which must reach the Map before then.
-		"collector": {512, awscdk.Duration_Seconds(jsii.Number(270))},
+		"collector": {pipeline.CollectorMemoryMB, awscdk.Duration_Seconds(jsii.Number(270))},
 		// One account's findings at a time in memory; Lambda's maximum run.
-		"aggregator": {1024, awscdk.Duration_Minutes(jsii.Number(15))},
+		"aggregator": {pipeline.AggregatorMemoryMB, awscdk.Duration_Minutes(jsii.Number(15))},
 	}
 	roles := map[string]awsiam.Role{}
 	for _, fn := range Functions {

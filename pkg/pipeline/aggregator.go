@@ -26,10 +26,6 @@ func SummaryKey(runID string) string  { return "runs/" + runID + "/summary.json"
 // lines, sorted by account and region).
 func PairsKey(runID string) string { return "runs/" + runID + "/pairs.jsonl" }
 
-// GetMetricDataUSDPerMetric is CloudWatch's price per metric requested
-// through GetMetricData ($0.01 per 1,000), what a scan mostly costs.
-const GetMetricDataUSDPerMetric = 0.01 / 1000
-
 // maxFailedPairsInSummary bounds the pair list in a summary, which passes
 // through the state machine's payload.
 const maxFailedPairsInSummary = 100
@@ -98,8 +94,10 @@ type RunSummary struct {
 	APICalls           map[string]int `json:"apiCalls"`
 	MetricsRequested   int            `json:"metricsRequested"`
 	GetMetricDataCalls int            `json:"getMetricDataCalls"`
-	// ScanCostUSD estimates what the scan cost in AWS API charges.
-	ScanCostUSD float64 `json:"scanCostUsd"`
+	// ScanCostUSD estimates what the scan cost in AWS charges (ScanCost's
+	// total; ScanCost has the parts).
+	ScanCostUSD float64  `json:"scanCostUsd"`
+	ScanCost    ScanCost `json:"scanCost"`
 	// RunFailed is true when no pair could be scanned: the state machine
 	// fails the execution on it.
 	RunFailed   bool   `json:"runFailed"`
@@ -348,7 +346,8 @@ func summarizePairs(req AggregateRequest, pairs []PairResult) (RunSummary, []Pai
 	sum.Accounts, sum.Regions = len(accounts), len(regions)
 	sum.RunFailed = sum.Pairs > 0 && sum.PairsFailed == sum.Pairs
 	sum.GetMetricDataCalls = sum.APICalls["cloudwatch:GetMetricData"]
-	sum.ScanCostUSD = float64(sum.MetricsRequested) * GetMetricDataUSDPerMetric
+	sum.ScanCost = EstimateScanCost(pairs)
+	sum.ScanCostUSD = sum.ScanCost.TotalUSD
 	problems := append(failed, partial...)
 	sum.Problems = problems
 	if len(problems) > maxFailedPairsInSummary {
@@ -453,7 +452,10 @@ func (a *Aggregator) record(ctx context.Context, sum *RunSummary, problems []Pai
 	if found {
 		var prev RunSummary
 		if json.Unmarshal(old.Summary, &prev) == nil && !prev.FinishedAt.IsZero() {
+			// A re-run of the same run keeps the first run's times: its pair
+			// durations (the Lambda time in the scan cost) were measured then.
 			sum.FinishedAt = prev.FinishedAt
+			sum.ScanCost, sum.ScanCostUSD = prev.ScanCost, prev.ScanCostUSD
 		}
 	}
 	sum.DurationMs = sum.FinishedAt.Sub(sum.StartedAt).Milliseconds()
