@@ -31,8 +31,26 @@ type Pair struct {
 	region  string
 	world   world
 	calls   checks.Calls
-	mu      sync.Mutex // guards rng
+	mu      sync.Mutex // guards rng and needed
 	rng     *rand.Rand
+	needed  map[string]bool // floor keys recorded
+}
+
+// needs records, once per pair and key, that serving what the scan asked
+// for takes at least n requests of op: a listing's pages at the API's
+// maximum page size, or one request for one item (a table, a target
+// group's health). Org.Floor sums them.
+func (p *Pair) needs(key, op string, n int) {
+	p.mu.Lock()
+	seen := p.needed[key]
+	if p.needed == nil {
+		p.needed = map[string]bool{}
+	}
+	p.needed[key] = true
+	p.mu.Unlock()
+	if !seen {
+		p.org.floor.Add(op, n)
+	}
 }
 
 var (
@@ -98,8 +116,9 @@ func validation(format string, args ...any) error {
 }
 
 // page returns one page of items after token, at most maxResults (bounded
-// to [lo, hi] like the API) and the simulator's PageLimit.
-func page[T any](p *Pair, items []T, token *string, maxResults *int32, lo, hi int) ([]T, *string, error) {
+// to [lo, hi] like the API) and the simulator's PageLimit. A listing's first
+// page records its floor: the pages it needs at the API's maximum size hi.
+func page[T any](p *Pair, op string, items []T, token *string, maxResults *int32, lo, hi int) ([]T, *string, error) {
 	size := hi
 	if maxResults != nil {
 		size = int(*maxResults)
@@ -109,6 +128,9 @@ func page[T any](p *Pair, items []T, token *string, maxResults *int32, lo, hi in
 	}
 	if l := p.org.cfg.PageLimit; l > 0 && l < size {
 		size = l
+	}
+	if token == nil || *token == "" {
+		p.needs(op, op, max(1, (len(items)+hi-1)/hi))
 	}
 	start := 0
 	if token != nil && *token != "" {
@@ -131,7 +153,7 @@ func (p *Pair) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesI
 	if err := p.enter(ctx, "ec2:DescribeInstances"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.instances, in.NextToken, in.MaxResults, 5, 1000)
+	items, next, err := page(p, "ec2:DescribeInstances", p.world.instances, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +169,7 @@ func (p *Pair) DescribeVolumes(ctx context.Context, in *ec2.DescribeVolumesInput
 	if err := p.enter(ctx, "ec2:DescribeVolumes"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.volumes, in.NextToken, in.MaxResults, 5, 500)
+	items, next, err := page(p, "ec2:DescribeVolumes", p.world.volumes, in.NextToken, in.MaxResults, 5, 500)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +181,7 @@ func (p *Pair) DescribeAddresses(ctx context.Context, _ *ec2.DescribeAddressesIn
 	if err := p.enter(ctx, "ec2:DescribeAddresses"); err != nil {
 		return nil, err
 	}
+	p.needs("ec2:DescribeAddresses", "ec2:DescribeAddresses", 1)
 	return &ec2.DescribeAddressesOutput{Addresses: p.world.addresses}, nil
 }
 
@@ -167,7 +190,7 @@ func (p *Pair) DescribeNatGateways(ctx context.Context, in *ec2.DescribeNatGatew
 	if err := p.enter(ctx, "ec2:DescribeNatGateways"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.natGateways, in.NextToken, in.MaxResults, 5, 1000)
+	items, next, err := page(p, "ec2:DescribeNatGateways", p.world.natGateways, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +202,7 @@ func (p *Pair) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTab
 	if err := p.enter(ctx, "ec2:DescribeRouteTables"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.routeTables, in.NextToken, in.MaxResults, 5, 100)
+	items, next, err := page(p, "ec2:DescribeRouteTables", p.world.routeTables, in.NextToken, in.MaxResults, 5, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +214,7 @@ func (p *Pair) ListFunctions(ctx context.Context, in *lambda.ListFunctionsInput,
 	if err := p.enter(ctx, "lambda:ListFunctions"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.functions, in.Marker, in.MaxItems, 1, 50)
+	items, next, err := page(p, "lambda:ListFunctions", p.world.functions, in.Marker, in.MaxItems, 1, 50)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +226,7 @@ func (p *Pair) DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstan
 	if err := p.enter(ctx, "rds:DescribeDBInstances"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.dbInstances, in.Marker, in.MaxRecords, 20, 100)
+	items, next, err := page(p, "rds:DescribeDBInstances", p.world.dbInstances, in.Marker, in.MaxRecords, 20, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +248,7 @@ func (p *Pair) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataIn
 	if len(qs) == 0 || len(qs) > cwbatch.MaxQueriesPerCall {
 		return nil, validation("MetricDataQueries must hold 1..500 queries, got %d", len(qs))
 	}
+	p.org.metricQueries.Add(int64(len(qs)))
 	if in.StartTime == nil || in.EndTime == nil || !in.StartTime.Before(*in.EndTime) {
 		return nil, validation("StartTime must be before EndTime")
 	}

@@ -38,7 +38,7 @@ func (p *Pair) DescribeSnapshots(ctx context.Context, in *ec2.DescribeSnapshotsI
 	if err := p.enter(ctx, "ec2:DescribeSnapshots"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.snapshots, in.NextToken, in.MaxResults, 5, 1000)
+	items, next, err := page(p, "ec2:DescribeSnapshots", p.world.snapshots, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func (p *Pair) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, 
 	if err := p.enter(ctx, "ec2:DescribeImages"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.images, in.NextToken, in.MaxResults, 5, 1000)
+	items, next, err := page(p, "ec2:DescribeImages", p.world.images, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (p *Pair) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecur
 	if err := p.enter(ctx, "ec2:DescribeSecurityGroups"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.securityGroups, in.NextToken, in.MaxResults, 5, 1000)
+	items, next, err := page(p, "ec2:DescribeSecurityGroups", p.world.securityGroups, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (p *Pair) DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNe
 	if err := p.enter(ctx, "ec2:DescribeNetworkInterfaces"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.interfaces, in.NextToken, in.MaxResults, 5, 1000)
+	items, next, err := page(p, "ec2:DescribeNetworkInterfaces", p.world.interfaces, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (p *Pair) DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndp
 	if err := p.enter(ctx, "ec2:DescribeVpcEndpoints"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.vpcEndpoints, in.NextToken, in.MaxResults, 1, 1000)
+	items, next, err := page(p, "ec2:DescribeVpcEndpoints", p.world.vpcEndpoints, in.NextToken, in.MaxResults, 1, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (p *Pair) DescribeLoadBalancers(ctx context.Context, in *elb.DescribeLoadBa
 	if err := p.enter(ctx, "elasticloadbalancing:DescribeLoadBalancers"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.loadBalancers, in.Marker, in.PageSize, 1, 400)
+	items, next, err := page(p, "elasticloadbalancing:DescribeLoadBalancers", p.world.loadBalancers, in.Marker, in.PageSize, 1, 400)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (p *Pair) DescribeTargetGroups(ctx context.Context, in *elb.DescribeTargetG
 	if err := p.enter(ctx, "elasticloadbalancing:DescribeTargetGroups"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.targetGroups, in.Marker, in.PageSize, 1, 400)
+	items, next, err := page(p, "elasticloadbalancing:DescribeTargetGroups", p.world.targetGroups, in.Marker, in.PageSize, 1, 400)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +122,7 @@ func (p *Pair) DescribeTargetHealth(ctx context.Context, in *elb.DescribeTargetH
 	if err := p.enter(ctx, "elasticloadbalancing:DescribeTargetHealth"); err != nil {
 		return nil, err
 	}
+	p.needs("elasticloadbalancing:DescribeTargetHealth/"+aws.ToString(in.TargetGroupArn), "elasticloadbalancing:DescribeTargetHealth", 1)
 	return &elb.DescribeTargetHealthOutput{TargetHealthDescriptions: p.world.targetHealth[aws.ToString(in.TargetGroupArn)]}, nil
 }
 
@@ -130,7 +131,7 @@ func (p *Pair) DescribeCacheClusters(ctx context.Context, in *elasticache.Descri
 	if err := p.enter(ctx, "elasticache:DescribeCacheClusters"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.cacheClusters, in.Marker, in.MaxRecords, 20, 100)
+	items, next, err := page(p, "elasticache:DescribeCacheClusters", p.world.cacheClusters, in.Marker, in.MaxRecords, 20, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +147,7 @@ func (p *Pair) ListTables(ctx context.Context, in *dynamodb.ListTablesInput, _ .
 	for i, t := range p.world.tables {
 		names[i] = aws.ToString(t.TableName)
 	}
-	items, next, err := page(p, names, in.ExclusiveStartTableName, in.Limit, 1, 100)
+	items, next, err := page(p, "dynamodb:ListTables", names, in.ExclusiveStartTableName, in.Limit, 1, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +162,7 @@ func (p *Pair) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInpu
 	for i := range p.world.tables {
 		if aws.ToString(p.world.tables[i].TableName) == aws.ToString(in.TableName) {
 			t := p.world.tables[i]
+			p.needs("dynamodb:DescribeTable/"+aws.ToString(t.TableName), "dynamodb:DescribeTable", 1)
 			return &dynamodb.DescribeTableOutput{Table: &t}, nil
 		}
 	}
@@ -172,7 +174,7 @@ func (p *Pair) DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.Describ
 	if err := p.enter(ctx, "logs:DescribeLogGroups"); err != nil {
 		return nil, err
 	}
-	items, next, err := page(p, p.world.logGroups, in.NextToken, in.Limit, 1, 50)
+	items, next, err := page(p, "logs:DescribeLogGroups", p.world.logGroups, in.NextToken, in.Limit, 1, 50)
 	if err != nil {
 		return nil, err
 	}

@@ -96,6 +96,10 @@ type Org struct {
 	retryer   aws.Retryer
 	calls     checks.Calls // requests served, all pairs
 	throttled atomic.Int64
+	// floor is the fewest requests that could have served what was asked
+	// (see Pair.needs); metricQueries counts GetMetricData queries received.
+	floor         checks.Calls
+	metricQueries atomic.Int64
 }
 
 // New validates cfg and returns the organization it describes.
@@ -159,6 +163,18 @@ func (o *Org) Accounts(_ context.Context, ous []string) ([]pipeline.Account, err
 
 // Regions lists the organization's enabled regions. It never fails.
 func (o *Org) Regions(context.Context) ([]string, error) { return slices.Clone(o.cfg.Regions), nil }
+
+// Floor returns, by "service:Operation", the fewest requests AWS would
+// have needed to serve what the scans asked for: each listing's pages at the
+// API's maximum page size (at least one), and one request per single-item
+// call (a DynamoDB table, a target group's health, the account's Elastic
+// IPs). GetMetricData is not in it: its floor, ⌈distinct queries/500⌉ per
+// pair, is the scan's to compute. Compare it with Calls.
+func (o *Org) Floor() map[string]int { return o.floor.Snapshot() }
+
+// MetricQueries returns how many metric queries GetMetricData requests
+// carried, all pairs.
+func (o *Org) MetricQueries() int { return int(o.metricQueries.Load()) }
 
 // Calls returns the requests served so far across all pairs, by
 // "service:Operation", throttled and denied attempts included.

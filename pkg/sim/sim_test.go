@@ -193,3 +193,61 @@ func TestChurnKeepsTruthExact(t *testing.T) {
 		t.Fatalf("churn resolved %d and added %d findings; want both", resolved, added)
 	}
 }
+
+// A scan makes exactly the requests the simulator's floor says are needed
+// (every listing at the API's maximum page size, one request per table and
+// target group, ⌈queries/500⌉ GetMetricData calls); when AWS pages smaller
+// than the maximum, the calls rise above the floor and the floor stays.
+func TestScanIsAtTheFloor(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		pageLimit int
+	}{{"maximum pages", 0}, {"five items a page", 5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := sim.New(sim.Config{Seed: 3, Accounts: 3, Resources: 120, PageLimit: tc.pageLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			accts, _ := o.Accounts(context.Background(), nil)
+			gmdFloor, queries := 0, 0
+			for _, a := range accts {
+				for _, r := range o.Config().Regions {
+					c, err := o.Clients(context.Background(), pipeline.WorkItem{AccountID: a.ID, Region: r})
+					if err != nil {
+						t.Fatal(err)
+					}
+					res := scan(t, o, c, a.ID, r)
+					if len(res.Errors) > 0 {
+						t.Fatal(res.Errors)
+					}
+					gmdFloor += (res.Metrics.Queries + 499) / 500
+					queries += res.Metrics.Queries
+				}
+			}
+			calls, floor := o.Calls(), o.Floor()
+			floor["cloudwatch:GetMetricData"] = gmdFloor
+			if o.MetricQueries() != queries {
+				t.Errorf("GetMetricData carried %d queries; the candidates needed %d", o.MetricQueries(), queries)
+			}
+			paged := 0
+			for op, n := range calls {
+				switch {
+				case tc.pageLimit == 0 && n != floor[op]:
+					t.Errorf("%s: %d calls, floor %d", op, n, floor[op])
+				case n < floor[op]:
+					t.Errorf("%s: %d calls, below the floor %d", op, n, floor[op])
+				case n > floor[op]:
+					paged++
+				}
+			}
+			if len(floor) != len(calls) {
+				t.Errorf("floor covers %d operations, calls %d", len(floor), len(calls))
+			}
+			if tc.pageLimit > 0 && paged == 0 {
+				t.Error("small pages did not raise any operation above its floor")
+			}
+		})
+	}
+}
