@@ -176,7 +176,19 @@ func Scan(ctx context.Context, in ScanInput) ScanResult {
 // sortedQueries orders queries by key so that a pair's requests, and so the
 // simulator's answers, are the same from run to run.
 func sortedQueries(qs []cwbatch.Query) []cwbatch.Query {
-	sort.Slice(qs, func(i, j int) bool { return qs[i].Key() < qs[j].Key() })
+	// Each key is built once: building it in the comparison was a third of
+	// a pair's CPU time.
+	keyed := make([]struct {
+		key string
+		q   cwbatch.Query
+	}, len(qs))
+	for i, q := range qs {
+		keyed[i].key, keyed[i].q = q.Key(), q
+	}
+	sort.Slice(keyed, func(i, j int) bool { return keyed[i].key < keyed[j].key })
+	for i := range keyed {
+		qs[i] = keyed[i].q
+	}
 	return qs
 }
 
