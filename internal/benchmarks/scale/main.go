@@ -122,9 +122,9 @@ func scan(o options, perResource bool) (result, error) {
 	)
 	start := time.Now()
 	l := &pipeline.Local{
-		Dispatcher: &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: org.Now, DefaultRoleName: o.role},
-		Collector:  &collect.Collector{Clients: clients, Blobs: blobs, Clock: org.Now, Prices: pricing.Default(), Concurrency: 1},
-		Aggregator: &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: dir + "/state"}, Clock: time.Now},
+		Dispatcher:  &pipeline.Dispatcher{Discovery: org, Blobs: blobs, Clock: org.Now, DefaultRoleName: o.role},
+		Collector:   &collect.Collector{Clients: clients, Blobs: blobs, Clock: org.Now, Prices: pricing.Default(), Concurrency: 1},
+		Aggregator:  &pipeline.Aggregator{Blobs: blobs, History: history.Parquet{}, State: &store.LocalState{Dir: dir + "/state"}, Clock: time.Now},
 		Concurrency: o.concurrency,
 		Progress: func(done, total int, last pipeline.PairResult) {
 			mu.Lock()
@@ -262,7 +262,9 @@ func report(w io.Writer, o options, ours result, base *result) {
 		func(b, r result) string { return ratio(b.queries, r.queries) })
 	line("GetMetricData calls", func(r result) string { return num(r.calls["cloudwatch:GetMetricData"]) }, num(ours.floor["cloudwatch:GetMetricData"]),
 		ratio(ours.calls["cloudwatch:GetMetricData"], ours.floor["cloudwatch:GetMetricData"]),
-		func(b, r result) string { return ratio(b.calls["cloudwatch:GetMetricData"], r.calls["cloudwatch:GetMetricData"]) })
+		func(b, r result) string {
+			return ratio(b.calls["cloudwatch:GetMetricData"], r.calls["cloudwatch:GetMetricData"])
+		})
 	ideal := idealWall(o, ours)
 	line("wall time, scan", func(r result) string { return secs(r.scanWall) }, secs(ideal), fmt.Sprintf("%.2f", ours.scanWall.Seconds()/ideal.Seconds()),
 		func(b, r result) string { return fmt.Sprintf("%.1f×", b.scanWall.Seconds()/r.scanWall.Seconds()) })
@@ -277,7 +279,9 @@ func report(w io.Writer, o options, ours result, base *result) {
 		return fmt.Sprintf("%.0f MiB", float64(r.rss)/(1<<20))
 	}, "", "", none)
 	line("estimated scan cost", func(r result) string { return fmt.Sprintf("$%.2f", r.sum.ScanCost.TotalUSD) }, "", "",
-		func(b, r result) string { return fmt.Sprintf("%.1f×", b.sum.ScanCost.TotalUSD/r.sum.ScanCost.TotalUSD) })
+		func(b, r result) string {
+			return fmt.Sprintf("%.1f×", b.sum.ScanCost.TotalUSD/r.sum.ScanCost.TotalUSD)
+		})
 	tw.Flush()
 	c := ours.sum.ScanCost
 	fmt.Fprintf(w, "  orgscan's estimate: GetMetricData $%.2f (%s metrics) + S3 $%.2f (%s requests) + Lambda $%.2f (%.0f GB-s at %d MB) + Step Functions $%.2f (%s transitions, %s child executions)\n",
