@@ -60,6 +60,14 @@ func Open(ctx context.Context, dir string) (*Engine, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one in-memory database: views live in it
+	// A query never fetches an extension: without this, reading an
+	// http(s):// or s3:// path would download httpfs.
+	for _, set := range []string{"SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false"} {
+		if _, err := db.ExecContext(ctx, set); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%s: %w", set, err)
+		}
+	}
 	for _, t := range tables {
 		glob := strings.ReplaceAll(filepath.Join(dir, t, "dt=*", "*.parquet"), "'", "''")
 		stmt := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)", t, glob)
@@ -99,6 +107,13 @@ func (e *ReadOnlyError) Error() string {
 // Run executes one SQL statement, which must be a SELECT or an EXPLAIN, and
 // returns its rows.
 func (e *Engine) Run(ctx context.Context, query string) (*Result, error) {
+	if kw := keywords(query, 2); !readOnlyStart(kw) {
+		kind := statementKind(query)
+		if len(kw) == 2 && kw[0] == "EXPLAIN" {
+			kind = "EXPLAIN ANALYZE" // it runs the statement it explains
+		}
+		return nil, &SQLError{Err: &ReadOnlyError{Kind: kind}}
+	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -269,9 +284,58 @@ func IsSQLError(err error) bool {
 
 // statementKind is a statement's first keyword, for messages.
 func statementKind(query string) string {
-	f := strings.Fields(strings.TrimLeft(query, "(; \t\n"))
+	f := keywords(query, 1)
 	if len(f) == 0 {
 		return "empty"
 	}
-	return strings.ToUpper(strings.Trim(f[0], "(;"))
+	return f[0]
+}
+
+// keywords returns up to n leading words of query, upper case, after
+// leading comments, parentheses and semicolons.
+func keywords(query string, n int) []string {
+	q := query
+	for {
+		q = strings.TrimLeft(q, "(; \t\r\n")
+		switch {
+		case strings.HasPrefix(q, "--"):
+			_, rest, ok := strings.Cut(q, "\n")
+			if !ok {
+				return nil
+			}
+			q = rest
+		case strings.HasPrefix(q, "/*"):
+			_, rest, ok := strings.Cut(q[2:], "*/")
+			if !ok {
+				return nil
+			}
+			q = rest
+		default:
+			var out []string
+			for _, w := range strings.Fields(q) {
+				if len(out) == n {
+					break
+				}
+				out = append(out, strings.ToUpper(strings.Trim(w, "(;")))
+			}
+			return out
+		}
+	}
+}
+
+// readOnlyStart says whether a statement starting with these keywords can
+// only read: DuckDB's parser is not consulted first because preparing
+// some statements already acts (EXPORT DATABASE creates its directory), and
+// EXPLAIN ANALYZE runs the statement it explains.
+func readOnlyStart(kw []string) bool {
+	if len(kw) == 0 {
+		return false
+	}
+	switch kw[0] {
+	case "SELECT", "WITH", "FROM", "VALUES", "DESCRIBE", "SUMMARIZE", "SHOW":
+		return true
+	case "EXPLAIN":
+		return len(kw) < 2 || kw[1] != "ANALYZE"
+	}
+	return false
 }
