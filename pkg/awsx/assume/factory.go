@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,7 +36,8 @@ import (
 
 // Credential refresh: assumed-role credentials last an hour; the cache
 // renews them when 5-10 minutes remain (jittered so many accounts do not
-// renew at once), so a long run never meets an expired token.
+// renew at once), so a long run meets an expired token only when the
+// credentials stop working early (see Factory).
 const (
 	roleDuration       = time.Hour
 	refreshBeforeEnd   = 10 * time.Minute
@@ -46,6 +49,23 @@ const (
 // aws.CredentialsCache per account, shared by all of the account's regions
 // and refreshed before expiry); without one it uses the base credentials
 // (single-account mode). It is safe for concurrent use.
+//
+// Every request of those clients takes its credentials from the account's
+// cache, never from a copy made when the pair started, so credentials the
+// cache renews sign the very next request of every pair of the account.
+//
+// Credentials can also stop working before the cache expects: a clock that
+// is off, a pair still scanning when the session's hour is up. A request
+// refused with ExpiredToken, ExpiredTokenException or RequestExpired is
+// then made once more, outside the SDK's retryer (which keeps throttling
+// and 5xx to itself), with credentials assumed again. One expiry costs one
+// AssumeRole per account, however many pairs of the account meet it: a pair
+// whose credentials were already replaced uses the new ones. Renewing is
+// bounded: a request is made again at most once, and credentials assumed
+// after an expiry that are refused as expired before serving any request
+// are not renewed again, so those requests fail with the expired-token code.
+// A role that can no longer be assumed (AccessDenied …) fails the request
+// with the STS error, naming the role, and is not asked again in the run.
 type Factory struct {
 	Base       aws.Config
 	ExternalID string
@@ -63,12 +83,16 @@ type Factory struct {
 // (and CloudTrail must show each run's own session name).
 type roleKey struct{ runID, roleARN string }
 
-// role is one account's credentials for the run.
+// role is one account's credentials for the run. Its Retrieve is the
+// credentials provider of the account's clients.
 type role struct {
-	creds *aws.CredentialsCache
-	mu    sync.Mutex // serialises Retrieve, so a refusal is recorded before anyone asks again
+	arn   string
+	creds *aws.CredentialsCache // over assumer
 	// refused is an access error: the role is not asked again this run.
-	refused error
+	refused atomic.Pointer[error]
+
+	renewMu sync.Mutex              // serialises renewals, so one expiry is one AssumeRole
+	renewed atomic.Pointer[renewal] // the latest renewal (see renew)
 }
 
 var _ collect.ClientFactory = (*Factory)(nil)
@@ -95,20 +119,15 @@ func (f *Factory) Clients(ctx context.Context, item pipeline.WorkItem) (checks.C
 	}
 	r := f.role(item)
 	// Retrieve now: the first pair of an account assumes the role; the
-	// others wait for it and then share its (cached) credentials.
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.refused != nil {
-		return checks.Clients{}, r.refused
-	}
-	if _, err := r.creds.Retrieve(ctx); err != nil {
-		err = fmt.Errorf("assume role %s: %w", item.RoleARN, err)
-		if accessError(err) {
-			r.refused = err
-		}
+	// others wait for it (the cache lets one caller at a time ask STS) and
+	// then share its credentials.
+	if err := r.refusal(); err != nil {
 		return checks.Clients{}, err
 	}
-	return ScanClients(f.Base, r.creds, item.Region), nil
+	if _, err := r.creds.Retrieve(ctx); err != nil {
+		return checks.Clients{}, r.assumeError(err)
+	}
+	return ScanClients(f.Base, r, item.Region), nil
 }
 
 func (f *Factory) role(item pipeline.WorkItem) *role {
@@ -136,13 +155,53 @@ func (f *Factory) role(item pipeline.WorkItem) *role {
 			o.ExternalID = aws.String(f.ExternalID)
 		}
 	})
-	c := aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) {
+	r := &role{arn: item.RoleARN}
+	r.creds = aws.NewCredentialsCache(assumer{r, p}, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = refreshBeforeEnd
 		o.ExpiryWindowJitterFrac = refreshJitterShare
 	})
-	r := &role{creds: c}
 	f.roles[key] = r
 	return r
+}
+
+// assumer is the provider behind an account's cache: it asks STS unless
+// the role was refused, and remembers a refusal, so that neither Clients
+// nor a renewal nor a request of a running pair asks again.
+type assumer struct {
+	r *role
+	p *stscreds.AssumeRoleProvider
+}
+
+func (a assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if err := a.r.refusal(); err != nil {
+		return aws.Credentials{}, err
+	}
+	c, err := a.p.Retrieve(ctx)
+	if err != nil && accessError(err) {
+		err = fmt.Errorf("assume role %s: %w", a.r.arn, err)
+		a.r.refused.CompareAndSwap(nil, &err)
+		return aws.Credentials{}, a.r.refusal()
+	}
+	return c, err
+}
+
+func (a assumer) ProviderSources() []aws.CredentialSource { return a.p.ProviderSources() }
+
+// refusal returns the role's refusal in this run, or nil.
+func (r *role) refusal() error {
+	if p := r.refused.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// assumeError is the error of a failed Retrieve from the account's cache,
+// naming the role.
+func (r *role) assumeError(err error) error {
+	if ref := r.refusal(); ref != nil {
+		return ref
+	}
+	return fmt.Errorf("assume role %s: %w", r.arn, err)
 }
 
 // accessError reports errors that a retry within the run will not cure.
@@ -159,12 +218,17 @@ func accessError(err error) bool {
 }
 
 // ScanClients returns the clients the checks use in one region, with the
-// given credentials.
+// given credentials (nil: cfg's). With an account's credentials from
+// Factory.Clients, the clients also renew them when a request is refused as
+// expired (see Factory).
 func ScanClients(cfg aws.Config, creds aws.CredentialsProvider, region string) checks.Clients {
 	cfg = cfg.Copy()
 	cfg.Region = region
 	if creds != nil {
 		cfg.Credentials = creds
+	}
+	if r, ok := creds.(*role); ok {
+		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), r.addRenewal)
 	}
 	return checks.Clients{
 		EC2:         ec2.NewFromConfig(cfg),
