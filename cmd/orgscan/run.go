@@ -17,6 +17,7 @@ import (
 
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/config"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
@@ -125,8 +126,10 @@ func (a *App) run(ctx context.Context, args []string) error {
 			return usagef("--regions %q: give 'enabled' or a comma list of regions", f.regions)
 		}
 	}
-	if f.lookbackDays < 0 {
-		return usagef("--lookback-days %d: must be positive", f.lookbackDays)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.lookbackDays < 0 || (set["lookback-days"] && f.lookbackDays == 0) {
+		return usagef("--lookback-days %d: must be 1..%d (leave it out for each check's own window)", f.lookbackDays, catalog.MaxLookbackDays)
 	}
 	if f.configFile != "" {
 		cfg, err := config.Load(f.configFile)
@@ -266,7 +269,7 @@ func newSim(f runFlags) (*sim.Org, error) {
 		DenyAccounts: list(f.simDenyAccounts), DenyOperations: list(f.simDenyOps),
 		Retry: awsx.RetryOptions{MaxBackoff: 2 * time.Second}})
 	if err != nil {
-		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "sim: "))
+		return nil, usagef("%s", simFlagError(err))
 	}
 	return org, nil
 }
@@ -380,4 +383,16 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// simFlagError names the flag behind a simulator configuration error.
+func simFlagError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "sim: ")
+	for prefix, flagName := range map[string]string{"accounts": "--sim-accounts", "day": "--sim-day", "resources": "--sim-resources",
+		"throttle rate": "--sim-throttle", "latency": "--sim-latency/--sim-jitter"} {
+		if strings.HasPrefix(msg, prefix) {
+			return flagName + ": " + msg
+		}
+	}
+	return msg
 }

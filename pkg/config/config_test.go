@@ -47,7 +47,7 @@ func TestMalformedFiles(t *testing.T) {
 	}{
 		{"bad-type.yaml", 4, "checks.ec2-idle-instance.params.cpuPercent", `must be a number, got "five"`},
 		{"unknown-check.yaml", 2, "checks.ec2-idle-instnce", "unknown check"},
-		{"bad-glob.yaml", 4, "checks.*.exclude[0]", "bad glob"},
+		{"bad-glob.yaml", 4, "checks.*.exclude[0]", "not a valid glob"},
 		{"negative-threshold.yaml", 4, "checks.ec2-idle-instance.params.networkMB", "must be within"},
 		{"unknown-param.yaml", 4, "checks.ec2-idle-instance.params.cpu", "unknown parameter"},
 		{"fractional-days.yaml", 4, "checks.ec2-idle-instance.params.lookbackDays", "whole number"},

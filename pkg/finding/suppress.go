@@ -3,6 +3,7 @@ package finding
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -23,22 +24,54 @@ type Exclusion struct {
 	Reason    string            `json:"reason,omitempty" yaml:"reason,omitempty"`
 }
 
-// Validate checks the exclusion's globs and that it selects something.
+// ExclusionError names the field and value of an exclusion that is not
+// valid.
+type ExclusionError struct {
+	Field, Value, Reason string
+}
+
+func (e *ExclusionError) Error() string {
+	if e.Field == "exclusion" {
+		return "exclusion " + e.Reason
+	}
+	if e.Value == "" {
+		return e.Field + ": " + e.Reason
+	}
+	return fmt.Sprintf("%s: %q %s", e.Field, e.Value, e.Reason)
+}
+
+var (
+	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// Validate checks the exclusion's account IDs, region names and globs and
+// that it selects something; its error is an *ExclusionError.
 func (e Exclusion) Validate() error {
 	if len(e.Checks)+len(e.Accounts)+len(e.Regions)+len(e.Resources)+len(e.Tags) == 0 {
-		return fmt.Errorf("exclusion matches nothing: give checks, accounts, regions, resources or tags")
+		return &ExclusionError{Field: "exclusion", Reason: "matches nothing: give checks, accounts, regions, resources or tags"}
+	}
+	for _, a := range e.Accounts {
+		if !accountIDRe.MatchString(a) {
+			return &ExclusionError{Field: "accounts", Value: a, Reason: "is not a 12-digit AWS account ID"}
+		}
+	}
+	for _, r := range e.Regions {
+		if !regionRe.MatchString(r) {
+			return &ExclusionError{Field: "regions", Value: r, Reason: "is not an AWS region name (like us-east-1)"}
+		}
 	}
 	for _, g := range e.Resources {
 		if _, err := path.Match(g, ""); err != nil {
-			return fmt.Errorf("resources: bad glob %q: %v", g, err)
+			return &ExclusionError{Field: "resources", Value: g, Reason: "is not a valid glob: " + err.Error()}
 		}
 	}
 	for k, g := range e.Tags {
 		if k == "" {
-			return fmt.Errorf("tags: empty tag key")
+			return &ExclusionError{Field: "tags", Reason: "empty tag key"}
 		}
 		if _, err := path.Match(g, ""); err != nil {
-			return fmt.Errorf("tags.%s: bad glob %q: %v", k, g, err)
+			return &ExclusionError{Field: "tags." + k, Value: g, Reason: "is not a valid glob: " + err.Error()}
 		}
 	}
 	return nil

@@ -327,6 +327,9 @@ func summarizePairs(req AggregateRequest, pairs []PairResult) (RunSummary, []Pai
 		if p.RunID != req.RunID {
 			return sum, nil, &InvalidRequestError{Field: "pairs", Value: p.RunID, Reason: fmt.Sprintf("pair %s/%s belongs to another run than %s", p.AccountID, p.Region, req.RunID)}
 		}
+		if err := p.validate(); err != nil {
+			return sum, nil, err
+		}
 		accounts[p.AccountID], regions[p.Region] = true, true
 		switch p.Status {
 		case PairOK:
@@ -588,4 +591,24 @@ func moreCostly(a, b finding.Finding) bool {
 		return ca > cb
 	}
 	return a.FindingID < b.FindingID
+}
+
+// validate checks what the aggregator takes from a pair result: the pair's
+// account and region, its status, and that its objects are the ones the
+// collector writes for that pair (it reads them).
+func (p PairResult) validate() error {
+	where := p.AccountID + "/" + p.Region
+	switch {
+	case !ValidAccountID(p.AccountID):
+		return &InvalidRequestError{Field: "pairs.accountId", Value: p.AccountID, Reason: "is not a 12-digit AWS account ID"}
+	case !regionRe.MatchString(p.Region):
+		return &InvalidRequestError{Field: "pairs.region", Value: p.Region, Reason: "is not an AWS region name"}
+	case p.Status != PairOK && p.Status != PairPartial && p.Status != PairFailed:
+		return &InvalidRequestError{Field: "pairs.status", Value: string(p.Status), Reason: "of pair " + where + " is not ok, partial or failed"}
+	case p.ChunkKey != "" && p.ChunkKey != ChunkKey(p.RunID, p.AccountID, p.Region):
+		return &InvalidRequestError{Field: "pairs.chunkKey", Value: p.ChunkKey, Reason: "is not pair " + where + "'s findings object"}
+	case p.InventoryKey != "" && p.InventoryKey != InventoryKey(p.RunID, p.AccountID, p.Region):
+		return &InvalidRequestError{Field: "pairs.inventoryKey", Value: p.InventoryKey, Reason: "is not pair " + where + "'s inventory object"}
+	}
+	return nil
 }

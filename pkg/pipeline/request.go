@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/orgscan/orgscan/pkg/checks/catalog"
+	"github.com/orgscan/orgscan/pkg/finding"
 )
 
 // InvalidRequestError is a run request (or work item) that orgscan refuses
@@ -37,6 +38,8 @@ var (
 	runIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
 	ouRe    = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
 	roleRe  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	// roleARNRe is an IAM role ARN; the submatch is its account.
+	roleARNRe = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
 )
 
 // ValidAccountID reports whether s is a 12-digit AWS account ID.
@@ -160,7 +163,7 @@ func (r RunRequest) Validate() error {
 	}
 	for i, e := range r.Exclusions {
 		if err := e.Validate(); err != nil {
-			return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d]", i), Reason: err.Error()}
+			return exclusionError(i, err)
 		}
 		for _, id := range e.Checks {
 			if _, ok := catalog.Lookup(id); !ok {
@@ -169,4 +172,14 @@ func (r RunRequest) Validate() error {
 		}
 	}
 	return nil
+}
+
+// exclusionError is the InvalidRequestError of exclusion i's validation
+// error, naming the exclusion's field and value.
+func exclusionError(i int, err error) *InvalidRequestError {
+	var ee *finding.ExclusionError
+	if errors.As(err, &ee) && ee.Field != "exclusion" {
+		return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d].%s", i, ee.Field), Value: ee.Value, Reason: ee.Reason}
+	}
+	return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d]", i), Reason: err.Error()}
 }

@@ -150,5 +150,21 @@ func (it WorkItem) Validate() error {
 	case !regionRe.MatchString(it.Region):
 		return &InvalidRequestError{Field: "region", Value: it.Region, Reason: "is not an AWS region name"}
 	}
+	if it.RoleARN != "" {
+		// The role scanned must be the item's account's: findings are
+		// recorded under AccountID.
+		m := roleARNRe.FindStringSubmatch(it.RoleARN)
+		if m == nil {
+			return &InvalidRequestError{Field: "roleArn", Value: it.RoleARN, Reason: "is not an IAM role ARN"}
+		}
+		if m[1] != it.AccountID {
+			return &InvalidRequestError{Field: "roleArn", Value: it.RoleARN, Reason: "is not a role of account " + it.AccountID}
+		}
+	}
+	for i, e := range it.Exclusions {
+		if err := e.Validate(); err != nil {
+			return exclusionError(i, err)
+		}
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -85,6 +86,12 @@ func (d *Organization) Accounts(ctx context.Context, ous []string) ([]pipeline.A
 		seen := map[string]bool{}
 		for _, ou := range ous {
 			if err := d.walk(ctx, ou, seen, add); err != nil {
+				// A well-formed ID the organization does not have is the
+				// request's fault, not a transient failure to retry.
+				var nf *orgtypes.ParentNotFoundException
+				if errors.As(err, &nf) {
+					return nil, &pipeline.InvalidRequestError{Field: "organizationalUnits", Value: ou, Reason: "is not an organizational unit or root of the organization"}
+				}
 				return nil, err
 			}
 		}

@@ -605,3 +605,21 @@ func TestCallerAccount(t *testing.T) {
 		}
 	})
 }
+
+// An organizational unit the organization does not have is the request's
+// fault: a typed error naming it, which the state machine does not retry.
+func TestOrgDiscoveryUnknownOU(t *testing.T) {
+	t.Parallel()
+	org := tree()
+	org.err = func(op, parent string, page int) error {
+		if parent == "ou-zzzz-zzzzzzzz" {
+			return &orgtypes.ParentNotFoundException{Message: aws.String("We can't find a root or OU with the ParentId that you specified.")}
+		}
+		return nil
+	}
+	_, err := (&discovery.Organization{Org: org}).Accounts(context.Background(), []string{"ou-a", "ou-zzzz-zzzzzzzz"})
+	var ir *pipeline.InvalidRequestError
+	if !errors.As(err, &ir) || ir.Field != "organizationalUnits" || ir.Value != "ou-zzzz-zzzzzzzz" {
+		t.Fatalf("err = %v, want InvalidRequestError naming ou-zzzz-zzzzzzzz", err)
+	}
+}
