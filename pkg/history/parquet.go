@@ -1,20 +1,22 @@
 // Package history writes a run's history tables as Parquet for Athena (and
 // DuckDB locally): one file per run per table, partitioned by the run's UTC
-// start date. The row types here are the tables' one schema definition; the
-// Glue tables are generated from them. Only the aggregator links this
-// package (parquet-go is large), so the other Lambda functions stay small.
+// start date. The row types here are the tables' one schema definition:
+// their parquet struct tags (in parquet-go's syntax, so that the files read
+// back into the same types) give the Parquet columns, and the Glue tables
+// are generated from them. The files are encoded by internal/parquetfile, a
+// writer of flat Parquet files on the standard library alone: a general
+// Parquet library would add megabytes to the aggregator, the one Lambda
+// function that links this package.
 package history
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
+	"reflect"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
-
 	"github.com/orgscan/orgscan/pkg/finding"
+	"github.com/orgscan/orgscan/pkg/history/internal/parquetfile"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
 
@@ -109,21 +111,61 @@ func NewInventoryRow(r pipeline.InventoryRecord, runStarted time.Time) Inventory
 		CreatedAt: r.CreatedAt, Tags: string(tags)}
 }
 
-// Writer options shared by every history file: zstd, one row group per
-// 64k rows (Athena reads row groups in parallel).
-func writerOptions() []parquet.WriterOption {
-	return []parquet.WriterOption{parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64 * 1024), parquet.CreatedBy("orgscan", "", "")}
+// Writer writes rows of one history table as a Parquet file. It is not safe
+// for concurrent use.
+type Writer[R any] struct {
+	t   *table
+	f   *parquetfile.Writer
+	row []parquetfile.Value // scratch: the row being written
+}
+
+// The tables' schemas, parsed once from the row types' tags.
+var (
+	findingTable   = mustTable[FindingRow]()
+	pairTable      = mustTable[PairRow]()
+	inventoryTable = mustTable[InventoryRow]()
+)
+
+func newWriter[R any](w io.Writer, t *table) *Writer[R] {
+	// Every history file: GZIP, at most 64Ki rows per row group (Athena
+	// reads row groups in parallel), created_by orgscan.
+	f, err := parquetfile.NewWriter(w, t.schema, parquetfile.Options{CreatedBy: "orgscan", RowGroupRows: 64 * 1024})
+	if err != nil {
+		panic(err) // the schemas are the package's own, validated by mustTable
+	}
+	return &Writer[R]{t: t, f: f, row: make([]parquetfile.Value, len(t.fields))}
 }
 
 // NewFindingWriter writes findings rows to w; Close it to finish the file.
-func NewFindingWriter(w io.Writer) *parquet.GenericWriter[FindingRow] {
-	return parquet.NewGenericWriter[FindingRow](w, writerOptions()...)
-}
+func NewFindingWriter(w io.Writer) *Writer[FindingRow] { return newWriter[FindingRow](w, findingTable) }
 
 // NewPairWriter writes pair rows to w; Close it to finish the file.
-func NewPairWriter(w io.Writer) *parquet.GenericWriter[PairRow] {
-	return parquet.NewGenericWriter[PairRow](w, writerOptions()...)
+func NewPairWriter(w io.Writer) *Writer[PairRow] { return newWriter[PairRow](w, pairTable) }
+
+// NewInventoryWriter writes inventory rows to w; Close it to finish the
+// file.
+func NewInventoryWriter(w io.Writer) *Writer[InventoryRow] {
+	return newWriter[InventoryRow](w, inventoryTable)
 }
+
+// Write appends rows to the file and returns how many it wrote. A row
+// with a string that is not valid UTF-8 (which Parquet's STRING requires)
+// or a JSON column that is not valid JSON is refused with an error naming
+// the column, the rows before it being written; every call after the
+// underlying writer failed returns that error.
+func (w *Writer[R]) Write(rows []R) (int, error) {
+	for i := range rows {
+		w.t.values(reflect.ValueOf(&rows[i]).Elem(), w.row)
+		if err := w.f.WriteRow(w.row); err != nil {
+			return i, err
+		}
+	}
+	return len(rows), nil
+}
+
+// Close writes the last rows and the file's footer; it does not close the
+// underlying writer. A file of no rows is valid (a schema, no row groups).
+func (w *Writer[R]) Close() error { return w.f.Close() }
 
 // NewPairRow is a pair result as a row of the run that started at runStarted.
 func NewPairRow(p pipeline.PairResult, runStarted time.Time) PairRow {
@@ -157,12 +199,11 @@ func (Parquet) Pairs(w io.Writer, _ string, started time.Time) pipeline.HistoryW
 
 // Inventory returns a writer of the inventory table's file.
 func (Parquet) Inventory(w io.Writer, _ string, started time.Time) pipeline.HistoryWriter[pipeline.InventoryRecord] {
-	return &rowWriter[pipeline.InventoryRecord, InventoryRow]{w: parquet.NewGenericWriter[InventoryRow](w, writerOptions()...),
-		conv: func(r pipeline.InventoryRecord) InventoryRow { return NewInventoryRow(r, started) }}
+	return &rowWriter[pipeline.InventoryRecord, InventoryRow]{w: NewInventoryWriter(w), conv: func(r pipeline.InventoryRecord) InventoryRow { return NewInventoryRow(r, started) }}
 }
 
 type rowWriter[T, R any] struct {
-	w    *parquet.GenericWriter[R]
+	w    *Writer[R]
 	conv func(T) R
 }
 
@@ -180,43 +221,31 @@ func (r *rowWriter[T, R]) Close() error { return r.w.Close() }
 // Column is a history table's column as Hive/Glue declares it.
 type Column struct{ Name, Type string }
 
-// Columns returns the Glue/Hive columns of a history table's row type, from
-// the Parquet schema defined above (the one source of truth).
+// Columns returns the Glue/Hive columns of a history table's row type (a
+// struct or a pointer to one), from its parquet tags: the one definition of
+// the table's schema.
 func Columns(row any) ([]Column, error) {
-	s := parquet.SchemaOf(row)
+	t, err := tableOf(reflect.TypeOf(row))
+	if err != nil {
+		return nil, err
+	}
 	var out []Column
-	for _, f := range s.Fields() {
-		t, err := hiveType(f)
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", f.Name(), err)
-		}
-		out = append(out, Column{Name: f.Name(), Type: t})
+	for _, c := range t.schema.Columns {
+		out = append(out, Column{Name: c.Name, Type: hiveType(c.Type)})
 	}
 	return out, nil
 }
 
-func hiveType(f parquet.Field) (string, error) {
-	if lt := f.Type().LogicalType(); lt != nil {
-		switch lt.Value.(type) {
-		case *format.TimestampType:
-			return "timestamp", nil
-		case *format.StringType, *format.JsonType, *format.EnumType:
-			return "string", nil
-		}
+// hiveType is the Hive type Athena reads a column as: JSON is text to
+// Hive, and its timestamp is an instant (the files' are UTC).
+func hiveType(t parquetfile.Type) string {
+	switch t {
+	case parquetfile.Int64:
+		return "bigint"
+	case parquetfile.Double:
+		return "double"
+	case parquetfile.Timestamp:
+		return "timestamp"
 	}
-	switch f.Type().Kind() {
-	case parquet.ByteArray:
-		return "string", nil
-	case parquet.Double:
-		return "double", nil
-	case parquet.Float:
-		return "float", nil
-	case parquet.Int64:
-		return "bigint", nil
-	case parquet.Int32:
-		return "int", nil
-	case parquet.Boolean:
-		return "boolean", nil
-	}
-	return "", fmt.Errorf("no Hive type for %v", f.Type())
+	return "string"
 }
