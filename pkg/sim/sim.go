@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/orgscan/orgscan/pkg/awsx"
@@ -100,6 +102,10 @@ type Org struct {
 	// (see Pair.needs); metricQueries counts GetMetricData queries received.
 	floor         checks.Calls
 	metricQueries atomic.Int64
+	// roles gives items with a RoleARN their clients, assuming roles with
+	// AssumeRole; issued counts the credentials it issued.
+	roles  *assume.Factory
+	issued atomic.Int64
 }
 
 // New validates cfg and returns the organization it describes.
@@ -141,6 +147,7 @@ func New(cfg Config) (*Org, error) {
 		o.denyOps[op] = true
 	}
 	o.retryer = awsx.NewRetryer(cfg.Retry)
+	o.roles = &assume.Factory{STS: o, BaseFor: o.pairConfig}
 	return o, nil
 }
 
@@ -196,27 +203,75 @@ func accessDenied(code, msg string) error {
 // Clients returns SDK clients (EC2, Lambda, RDS, CloudWatch) whose requests
 // are answered by the simulated pair instead of the network. Requests go
 // through the SDK's own middleware stack, so throttling is retried by the
-// SDK's retryer exactly as against AWS. An account in DenyAccounts fails with
-// AccessDenied, as AssumeRole would.
-func (o *Org) Clients(_ context.Context, item pipeline.WorkItem) (checks.Clients, error) {
-	accountID, region := item.AccountID, item.Region
-	if o.deny[accountID] {
-		o.calls.Add("sts:AssumeRole", 1)
-		return checks.Clients{}, fmt.Errorf("assume role in account %s: %w", accountID, accessDenied("AccessDenied",
-			fmt.Sprintf("User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::%s:role/OrgScanMemberRole", accountID)))
+// SDK's retryer exactly as against AWS. An item with a RoleARN gets its
+// credentials the way the collector does in AWS — assume.Factory, one
+// cached AssumeRole per account and run — from the simulated STS
+// (AssumeRole); an account in DenyAccounts refuses it. Without a RoleARN, an
+// account in DenyAccounts fails with AccessDenied as AssumeRole would.
+func (o *Org) Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error) {
+	if item.RoleARN != "" {
+		return o.roles.Clients(ctx, item)
 	}
-	p, err := o.Pair(accountID, region)
+	if o.deny[item.AccountID] {
+		o.calls.Add("sts:AssumeRole", 1)
+		return checks.Clients{}, fmt.Errorf("assume role in account %s: %w", item.AccountID, accessDenied("AccessDenied",
+			fmt.Sprintf("User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::%s:role/OrgScanMemberRole", item.AccountID)))
+	}
+	cfg, err := o.pairConfig(item)
 	if err != nil {
 		return checks.Clients{}, err
 	}
-	cfg := aws.Config{
-		Region:      region,
+	// The same clients a real scan builds; the simulator answers them.
+	return assume.ScanClients(cfg, nil, item.Region), nil
+}
+
+// pairConfig is the configuration of an item's clients: the pair answers
+// their requests.
+func (o *Org) pairConfig(item pipeline.WorkItem) (aws.Config, error) {
+	p, err := o.Pair(item.AccountID, item.Region)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return aws.Config{
+		Region:      item.Region,
 		Credentials: aws.AnonymousCredentials{},
 		Retryer:     func() aws.Retryer { return o.retryer },
 		APIOptions:  p.apiOptions(),
+	}, nil
+}
+
+// AssumeRole is the simulated STS: it issues an hour's credentials for the
+// member role of an account of the organization, after the configured
+// latency, and refuses the accounts in DenyAccounts.
+func (o *Org) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	o.calls.Add("sts:AssumeRole", 1)
+	if d := o.cfg.Latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
 	}
-	// The same clients a real scan builds; the simulator answers them.
-	return assume.ScanClients(cfg, nil, region), nil
+	arn := aws.ToString(in.RoleArn)
+	account := ""
+	if parts := strings.Split(arn, ":"); len(parts) == 6 {
+		account = parts[4]
+	}
+	if !slices.ContainsFunc(o.accounts, func(a pipeline.Account) bool { return a.ID == account }) {
+		return nil, accessDenied("AccessDenied", fmt.Sprintf("sim: %s is not a role of an account of this organization", arn))
+	}
+	if o.deny[account] {
+		return nil, accessDenied("AccessDenied", fmt.Sprintf("User is not authorized to perform: sts:AssumeRole on resource: %s", arn))
+	}
+	n := o.issued.Add(1)
+	return &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{
+		AccessKeyId:     aws.String(fmt.Sprintf("ASIASIM%013d", n)),
+		SecretAccessKey: aws.String("simulated"),
+		SessionToken:    aws.String(fmt.Sprintf("simulated-session-%d", n)),
+		Expiration:      aws.Time(time.Now().Add(time.Hour)),
+	}}, nil
 }
 
 // Pair returns the simulated account × region. Its methods implement the

@@ -251,3 +251,55 @@ func TestScanIsAtTheFloor(t *testing.T) {
 		})
 	}
 }
+
+// Items with a role get their credentials as in AWS: assume.Factory asks
+// the simulated STS once per account, however many regions scan at once,
+// and a denied account is asked once and fails all its pairs.
+func TestRolesAreAssumedOncePerAccount(t *testing.T) {
+	t.Parallel()
+	o, err := sim.New(sim.Config{Seed: 5, Accounts: 4, Resources: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accts, _ := o.Accounts(context.Background(), nil)
+	denied := accts[3].ID
+	o, err = sim.New(sim.Config{Seed: 5, Accounts: 4, Resources: 5, DenyAccounts: []string{denied}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		account string
+		err     error
+	}
+	results := make(chan outcome)
+	n := 0
+	for _, a := range accts {
+		for _, r := range o.Config().Regions {
+			n++
+			go func() {
+				item := pipeline.WorkItem{RunID: "r1", AccountID: a.ID, Region: r, RoleARN: "arn:aws:iam::" + a.ID + ":role/OrgScanMemberRole"}
+				c, err := o.Clients(context.Background(), item)
+				if err == nil {
+					res := scan(t, o, c, a.ID, r)
+					if len(res.Errors) > 0 {
+						err = errors.New(res.Errors[0].Message)
+					}
+				}
+				results <- outcome{a.ID, err}
+			}()
+		}
+	}
+	for range n {
+		got := <-results
+		var api smithy.APIError
+		switch {
+		case got.account == denied && (!errors.As(got.err, &api) || api.ErrorCode() != "AccessDenied"):
+			t.Errorf("denied account %s: %v, want AccessDenied", got.account, got.err)
+		case got.account != denied && got.err != nil:
+			t.Errorf("account %s: %v", got.account, got.err)
+		}
+	}
+	if got := o.Calls()["sts:AssumeRole"]; got != len(accts) {
+		t.Errorf("%d AssumeRole calls for %d accounts × %d regions, want one per account", got, len(accts), len(o.Config().Regions))
+	}
+}

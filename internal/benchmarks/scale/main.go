@@ -147,8 +147,8 @@ func scan(o options, perResource bool) (result, error) {
 	end := time.Now()
 	floor := org.Floor()
 	floor["cloudwatch:GetMetricData"] = gmdFloor
-	// The floor of AssumeRole is one per account; of any operation the
-	// simulator does not account (none today), what was called.
+	// One AssumeRole per account: the collector's clients come from
+	// assume.Factory, which the simulated STS answers.
 	floor["sts:AssumeRole"] = sum.Accounts
 	return result{sum: sum, calls: org.Calls(), floor: floor, queries: org.MetricQueries(), needed: needed, pairs: sum.Pairs,
 		scanWall: scanned.Sub(start), aggWall: end.Sub(scanned), throttled: org.Throttled()}, nil
@@ -242,7 +242,8 @@ func report(w io.Writer, o options, ours result, base *result) {
 	}
 	row(cells...)
 	tw.Flush()
-	fmt.Fprintf(w, "  (throttled and retried: %s of orgscan's calls; AssumeRole is not simulated: its floor and count are one per account)\n\n", num(ours.throttled))
+	fmt.Fprintf(w, "  floor: each listing's pages at the API's maximum page size, one request per table and target group, ⌈metric queries/500⌉ GetMetricData a pair, one AssumeRole an account\n")
+	fmt.Fprintf(w, "  throttled and retried: %s of orgscan's calls (in the counts above)\n\n", num(ours.throttled))
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head = []string{"", "orgscan", "floor / ideal", "orgscan/floor"}

@@ -72,6 +72,10 @@ type Factory struct {
 	// STS is the client that assumes roles (default: sts.NewFromConfig(Base),
 	// the regional endpoint of the home region).
 	STS stscreds.AssumeRoleAPIClient
+	// BaseFor, when set, gives the configuration an item's clients are
+	// built from instead of Base (the simulator answers each pair's
+	// requests through its configuration's middleware).
+	BaseFor func(item pipeline.WorkItem) (aws.Config, error)
 
 	mu    sync.Mutex
 	roles map[roleKey]*role
@@ -114,8 +118,15 @@ func SessionName(runID string) string {
 // A role that cannot be assumed fails here, before any scan call, with the
 // STS error (AccessDenied …).
 func (f *Factory) Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error) {
+	base := f.Base
+	if f.BaseFor != nil {
+		var err error
+		if base, err = f.BaseFor(item); err != nil {
+			return checks.Clients{}, err
+		}
+	}
 	if item.RoleARN == "" {
-		return ScanClients(f.Base, nil, item.Region), nil
+		return ScanClients(base, nil, item.Region), nil
 	}
 	r := f.role(item)
 	// Retrieve now: the first pair of an account assumes the role; the
@@ -127,7 +138,7 @@ func (f *Factory) Clients(ctx context.Context, item pipeline.WorkItem) (checks.C
 	if _, err := r.creds.Retrieve(ctx); err != nil {
 		return checks.Clients{}, r.assumeError(err)
 	}
-	return ScanClients(f.Base, r, item.Region), nil
+	return ScanClients(base, r, item.Region), nil
 }
 
 func (f *Factory) role(item pipeline.WorkItem) *role {
