@@ -15,6 +15,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/orgscan/orgscan/internal/procstat"
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/checks/catalog"
@@ -346,7 +347,7 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 	fmt.Fprintf(w, "estimated scan cost in AWS: $%.4f = GetMetricData $%.4f + S3 $%.4f (%d requests) + Lambda $%.4f (%.1f GB-s at %d MB) + Step Functions $%.4f (%d transitions, %d child executions)\n",
 		c.TotalUSD, c.MetricsUSD, c.S3USD, c.S3Requests, c.LambdaUSD, c.LambdaGBSeconds, pipeline.CollectorMemoryMB,
 		c.StepFunctionsUSD, c.StateTransitions, c.ChildExecutions)
-	if rss := peakRSS(); rss > 0 {
+	if rss := procstat.PeakRSS(); rss > 0 {
 		fmt.Fprintf(w, "peak memory (RSS): %.1f MiB\n", float64(rss)/(1<<20))
 	}
 	fmt.Fprintf(w, "run data: %s (findings.jsonl, pairs.jsonl, summary.json)\n", blobs.Path("runs/"+s.RunID)+string(os.PathSeparator))
@@ -365,25 +366,6 @@ func paren(s string) string {
 
 // money formats dollars for the summary.
 func money(v float64) string { return pricing.USD(v) }
-
-// peakRSS is the process's peak resident set size in bytes (Linux VmHWM),
-// or 0 where the kernel does not say.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
-}
 
 // simFlagError names the flag behind a simulator configuration error.
 func simFlagError(err error) string {

@@ -57,22 +57,19 @@ func Lookup(id string) (Check, bool) {
 
 // Select returns the checks named by ids in registry order, without
 // duplicates; no ids selects all. An unknown ID is an *UnknownCheckError.
+// The catalog, which holds the registry's IDs in its order, selects.
 func Select(ids []string) ([]Check, error) {
-	if len(ids) == 0 {
-		return All(), nil
+	es, err := catalog.Select(ids)
+	if err != nil {
+		return nil, err
 	}
-	want := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if _, ok := Lookup(id); !ok {
-			return nil, &UnknownCheckError{ID: id}
+	out := make([]Check, 0, len(es))
+	for _, e := range es {
+		c, ok := Lookup(e.ID)
+		if !ok {
+			return nil, &UnknownCheckError{ID: e.ID} // a stale catalog: `make docs`
 		}
-		want[id] = true
-	}
-	var out []Check
-	for _, c := range registry {
-		if want[c.ID] {
-			out = append(out, c)
-		}
+		out = append(out, c)
 	}
 	return out, nil
 }

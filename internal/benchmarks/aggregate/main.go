@@ -15,10 +15,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/orgscan/orgscan/internal/procstat"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
@@ -198,15 +198,8 @@ func maxU(a, b uint64) uint64 {
 }
 
 func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "n/a"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return fmt.Sprintf("%.1f MiB", kb/1024)
-		}
+	if b := procstat.PeakRSS(); b > 0 {
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 	}
 	return "n/a"
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/orgscan/orgscan/internal/procstat"
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/cwbatch"
@@ -69,7 +70,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	ours.rss = peakRSS() // before the baseline, which holds as much again
+	ours.rss = procstat.PeakRSS() // before the baseline, which holds as much again
 	var base *result
 	if o.baseline {
 		b, err := scan(o, true)
@@ -315,24 +316,6 @@ func ratio(a, b int) string {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
-
-// peakRSS is the process's peak resident set (VmHWM), 0 when unknown.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
-}
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "scale:", err)
