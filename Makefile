@@ -126,7 +126,8 @@ bench:
 # run as ordinary tests there).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./pkg/pipeline:FuzzDispatchInput ./pkg/pipeline:FuzzCollectInput ./pkg/config:FuzzParse \
-	./pkg/checks:FuzzParseStateTransitionTime ./pkg/checks:FuzzELBResourceID ./pkg/checks:FuzzParseLambdaTime
+	./pkg/checks:FuzzParseStateTransitionTime ./pkg/checks:FuzzELBResourceID ./pkg/checks:FuzzParseLambdaTime \
+	./pkg/report:FuzzEscapeMatchesHTMLTemplate
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
