@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -111,6 +112,19 @@ func (p parser) mapping(n *yaml.Node, field string) error {
 	if n.Kind != yaml.MappingNode {
 		return p.err(n, field, "must be a mapping of names to values")
 	}
+	// A key given twice would silently lose one of its values.
+	seen := map[string]int{}
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if line, ok := seen[k.Value]; ok {
+			name := k.Value
+			if field != "" {
+				name = field + "." + k.Value
+			}
+			return p.err(k, name, fmt.Sprintf("given twice (first on line %d)", line))
+		}
+		seen[k.Value] = k.Line
+	}
 	return nil
 }
 
@@ -191,7 +205,11 @@ func (p parser) params(n *yaml.Node, field string, ch checks.Check) (map[string]
 		if _, err := ch.Resolve(map[string]float64{k.Value: x}); err != nil {
 			var pe *checks.ParamError
 			if errors.As(err, &pe) {
-				return nil, p.err(v, f, pe.Reason)
+				reason := pe.Reason
+				if !strings.HasPrefix(reason, "unknown parameter") {
+					reason += ", got " + v.Value
+				}
+				return nil, p.err(v, f, reason)
 			}
 			return nil, p.err(v, f, err.Error())
 		}

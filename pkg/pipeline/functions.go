@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -112,6 +115,17 @@ func ParseCollectInput(raw []byte) ([]WorkItem, error) {
 		return nil, &InvalidRequestError{Field: "input", Reason: "is not a JSON object: " + err.Error()}
 	}
 	if _, batch := probe["Items"]; batch {
+		if err := exactNames(probe, collectInputFields, "Items"); err != nil {
+			return nil, err
+		}
+		var items []map[string]json.RawMessage
+		if json.Unmarshal(probe["Items"], &items) == nil {
+			for _, it := range items {
+				if err := exactNames(it, workItemFields, "Items"); err != nil {
+					return nil, err
+				}
+			}
+		}
 		var in CollectInput
 		if err := dec.Decode(&in); err != nil {
 			return nil, &InvalidRequestError{Field: "Items", Reason: "is not a batch of work items: " + err.Error()}
@@ -126,6 +140,9 @@ func ParseCollectInput(raw []byte) ([]WorkItem, error) {
 		}
 		return in.Items, nil
 	}
+	if err := exactNames(probe, workItemFields, "input"); err != nil {
+		return nil, err
+	}
 	var it WorkItem
 	if err := dec.Decode(&it); err != nil {
 		return nil, &InvalidRequestError{Field: "input", Reason: "is not a work item: " + err.Error()}
@@ -134,6 +151,36 @@ func ParseCollectInput(raw []byte) ([]WorkItem, error) {
 		return nil, err
 	}
 	return []WorkItem{it}, nil
+}
+
+// The JSON names of a collector batch and of a work item, spelled exactly:
+// encoding/json matches names case-insensitively, and a misspelt case
+// ("AccountID") must be refused, not taken.
+var (
+	collectInputFields = jsonNames(reflect.TypeFor[CollectInput]())
+	workItemFields     = jsonNames(reflect.TypeFor[WorkItem]())
+)
+
+// jsonNames are the JSON field names of struct type t.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// exactNames refuses a key of obj that is not one of names exactly (the
+// first in sorted order, so the same input gives the same error).
+func exactNames(obj map[string]json.RawMessage, names []string, field string) error {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		if !slices.Contains(names, k) {
+			return &InvalidRequestError{Field: field, Value: k, Reason: "is not a field (known: " + strings.Join(names, ", ") + ")"}
+		}
+	}
+	return nil
 }
 
 // accessCodes are AWS error codes of an access problem.

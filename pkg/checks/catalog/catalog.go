@@ -10,7 +10,9 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -198,6 +200,20 @@ func Validate(ids []string, overrides map[string]map[string]float64, lookbackDay
 	}
 	for _, e := range es {
 		if _, err := Resolve(e.ID, e.Params, Overrides(e.Params, overrides[e.ID], lookbackDays)); err != nil {
+			return err
+		}
+	}
+	// Overrides of checks the request does not run are refused when wrong
+	// too: a typo there would otherwise wait for the day the check is run.
+	for _, id := range slices.Sorted(maps.Keys(overrides)) {
+		if slices.ContainsFunc(es, func(e Entry) bool { return e.ID == id }) {
+			continue
+		}
+		e, ok := Lookup(id)
+		if !ok {
+			return &UnknownCheckError{ID: id}
+		}
+		if _, err := Resolve(e.ID, e.Params, overrides[id]); err != nil {
 			return err
 		}
 	}
