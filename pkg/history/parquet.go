@@ -173,10 +173,7 @@ func NewPairRow(p pipeline.PairResult, runStarted time.Time) PairRow {
 	if p.Errors == nil {
 		errs = []byte("[]")
 	}
-	calls := 0
-	for _, n := range p.APICalls {
-		calls += n
-	}
+	calls := p.APICalls.Total()
 	return PairRow{RunID: p.RunID, RunStartedAt: runStarted.UTC(), AccountID: p.AccountID, AccountName: p.AccountName,
 		Region: p.Region, Status: string(p.Status), Findings: int64(p.Findings), Candidates: int64(p.Candidates),
 		MetricsRequested: int64(p.MetricsRequested), APICalls: int64(calls), Errors: string(errs), DurationMs: p.DurationMs}

@@ -350,7 +350,7 @@ func TestFormatWriters(t *testing.T) {
 	fs := []finding.Finding{{FindingID: "f1", CheckID: "ec2-idle-instance", AccountID: "012345678901", MonthlyCostUSD: finding.Cost(1.25),
 		Evidence: map[string]float64{"cpu": 1}, Status: finding.Open, FirstSeen: at, LastSeen: at}}
 	ps := []pipeline.PairResult{{RunID: "r1", AccountID: "012345678901", Region: "us-east-1", Status: pipeline.PairOK, Findings: 1,
-		APICalls: map[string]int{"DescribeInstances": 2, "GetMetricData": 1}}}
+		APICalls: pipeline.CountsOf(map[string]int{"DescribeInstances": 2, "GetMetricData": 1})}}
 	inv := []pipeline.InventoryRecord{{RunID: "r1", AccountID: "012345678901", Region: "us-east-1", ResourceID: "i-1", CreatedAt: &at}}
 
 	var fb, pb, ib bytes.Buffer

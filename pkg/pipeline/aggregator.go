@@ -341,8 +341,8 @@ func summarizePairs(req AggregateRequest, pairs []PairResult) (RunSummary, []Pai
 			sum.PairsFailed++
 			failed = append(failed, PairProblem{p.AccountID, p.AccountName, p.Region, PairFailed, p.Errors})
 		}
-		for op, n := range p.APICalls {
-			sum.APICalls[op] += n
+		for _, c := range p.APICalls {
+			sum.APICalls[c.Op] += c.N
 		}
 		sum.MetricsRequested += p.MetricsRequested
 	}

@@ -1,7 +1,10 @@
 package pipeline_test
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/orgscan/orgscan/pkg/pipeline"
@@ -42,5 +45,28 @@ func TestEstimateScanCost(t *testing.T) {
 	}
 	if z := pipeline.EstimateScanCost(nil); z.Metrics != 0 || z.ChildExecutions != 0 || z.StateTransitions != 5 {
 		t.Errorf("empty run: %+v", z)
+	}
+}
+
+// A pair's API counts are an object in JSON, sorted, and read back alike.
+func TestOpCountsJSON(t *testing.T) {
+	t.Parallel()
+	c := pipeline.CountsOf(map[string]int{"ec2:DescribeVolumes": 2, "cloudwatch:GetMetricData": 1, `odd"name`: 3})
+	b, err := json.Marshal(pipeline.PairResult{APICalls: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"apiCalls":{"cloudwatch:GetMetricData":1,"ec2:DescribeVolumes":2,"odd\"name":3}`; !strings.Contains(string(b), want) {
+		t.Fatalf("%s lacks %s", b, want)
+	}
+	var back pipeline.PairResult
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.APICalls, c) || c.Total() != 6 {
+		t.Fatalf("round trip %+v, want %+v (total %d)", back.APICalls, c, c.Total())
+	}
+	if b, _ := json.Marshal(pipeline.PairResult{}); strings.Contains(string(b), "apiCalls") {
+		t.Errorf("empty counts written: %s", b)
 	}
 }

@@ -110,7 +110,7 @@ type PairResult struct {
 	InventoryKey     string               `json:"inventoryKey,omitempty"`
 	Checks           []string             `json:"checks"`
 	Errors           []catalog.CheckError `json:"errors,omitempty"`
-	APICalls         map[string]int       `json:"apiCalls,omitempty"`
+	APICalls         OpCounts             `json:"apiCalls,omitempty"`
 	MetricsRequested int                  `json:"metricsRequested"`
 	Candidates       int                  `json:"candidates"`
 	DurationMs       int64                `json:"durationMs"`

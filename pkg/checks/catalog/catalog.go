@@ -219,3 +219,17 @@ func Validate(ids []string, overrides map[string]map[string]float64, lookbackDay
 	}
 	return nil
 }
+
+// allIDs is every check ID in registry order, shared by Shared's callers.
+var allIDs = IDs()
+
+// Shared returns ids, or — when they are every check in registry order, as
+// most work items' are — one slice shared by every caller, so a run's
+// thousands of pair results do not each hold a copy of the IDs. The result
+// must not be modified.
+func Shared(ids []string) []string {
+	if slices.Equal(ids, allIDs) {
+		return allIDs
+	}
+	return ids
+}

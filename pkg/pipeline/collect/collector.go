@@ -16,6 +16,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/pipeline"
 
 	"github.com/orgscan/orgscan/pkg/checks"
+	"github.com/orgscan/orgscan/pkg/checks/catalog"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pricing"
 	"github.com/orgscan/orgscan/pkg/store"
@@ -79,7 +80,7 @@ func (c *Collector) Handle(ctx context.Context, items []pipeline.WorkItem) ([]pi
 // went wrong is in the result's Status and Errors.
 func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipeline.PairResult) {
 	start := time.Now()
-	res = pipeline.PairResult{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region, Checks: item.Checks}
+	res = pipeline.PairResult{RunID: item.RunID, AccountID: item.AccountID, AccountName: item.AccountName, Region: item.Region, Checks: catalog.Shared(item.Checks)}
 	log := c.logger().With("run_id", item.RunID, "account_id", item.AccountID, "region", item.Region)
 	defer func() {
 		if r := recover(); r != nil {
@@ -124,7 +125,7 @@ func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipel
 	now := c.Clock()
 	sr := checks.Scan(scanCtx, checks.ScanInput{AccountID: item.AccountID, Region: item.Region, Now: now,
 		Clients: clients, Checks: cfgs, Prices: c.Prices})
-	res.APICalls = sr.Calls
+	res.APICalls = pipeline.CountsOf(sr.Calls)
 	res.MetricsRequested = sr.Metrics.Queries
 	res.Candidates = sr.Candidates
 	res.Errors = sr.Errors
