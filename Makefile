@@ -111,13 +111,17 @@ staticcheck:
 # Speed and efficiency figures (not tests: they print, they do not judge).
 # The scan at organization scale (1,000 accounts × 17 regions, 20 ms ± 5 ms
 # a call, 1% throttled) beside its floor and a per-resource metrics baseline,
-# then 100 accounts alone for peak memory at a tenth of the pairs; the
+# then for peak memory 100 accounts (a tenth of the pairs and findings) and
+# 1,000 accounts with a tenth of the resources (the pairs, a tenth of the
+# findings); the
 # aggregator on 100,000 findings; the Go micro-benchmarks.
 BENCH_ACCOUNTS ?= 1000
 bench:
 	$(GO) run ./internal/benchmarks/scale -accounts $(BENCH_ACCOUNTS)
 	@echo
 	$(GO) run ./internal/benchmarks/scale -accounts $$(( $(BENCH_ACCOUNTS) / 10 )) -baseline=false
+	@echo
+	$(GO) run ./internal/benchmarks/scale -accounts $(BENCH_ACCOUNTS) -resources 5 -baseline=false
 	@echo
 	$(GO) run ./internal/benchmarks/aggregate
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...

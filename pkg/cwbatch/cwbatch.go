@@ -42,9 +42,18 @@ type Query struct {
 // Key is the canonical identity of a query: namespace, metric, statistic and
 // the dimensions sorted by name.
 func (q Query) Key() string {
-	dims := append([]Dimension(nil), q.Dimensions...)
-	sort.Slice(dims, func(i, j int) bool { return dims[i].Name < dims[j].Name })
+	dims := q.Dimensions
+	if len(dims) > 1 && !sort.SliceIsSorted(dims, func(i, j int) bool { return dims[i].Name < dims[j].Name }) {
+		dims = append([]Dimension(nil), dims...)
+		sort.Slice(dims, func(i, j int) bool { return dims[i].Name < dims[j].Name })
+	}
+	// One allocation: keys are built for every query of every pair.
+	n := len(q.Namespace) + len(q.Metric) + len(q.Stat) + 2
+	for _, d := range dims {
+		n += len(d.Name) + len(d.Value) + 2
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(q.Namespace)
 	b.WriteByte('|')
 	b.WriteString(q.Metric)
@@ -234,8 +243,14 @@ func Fetch(ctx context.Context, api API, w Window, qs []Query) (Results, Stats, 
 					s = &Series{}
 					batchSeries[k] = s
 				}
-				s.Timestamps = append(s.Timestamps, r.Timestamps...)
-				s.Values = append(s.Values, r.Values...)
+				if s.Timestamps == nil && s.Values == nil {
+					// The first page's slices are the series' own: the
+					// response is not used after this.
+					s.Timestamps, s.Values = r.Timestamps, r.Values
+				} else {
+					s.Timestamps = append(s.Timestamps, r.Timestamps...)
+					s.Values = append(s.Values, r.Values...)
+				}
 				s.Status = string(r.StatusCode)
 				for _, m := range r.Messages {
 					s.Messages = append(s.Messages, aws.ToString(m.Value))

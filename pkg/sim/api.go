@@ -264,8 +264,12 @@ func (p *Pair) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataIn
 		ts time.Time
 		v  float64
 	}
-	var points []point
-	ids := map[string]bool{}
+	// Sized once: the simulator's allocations are most of a simulated
+	// scan's garbage, and collecting it is CPU the scan then waits for.
+	days := int(in.EndTime.Sub(in.StartTime.UTC().Truncate(day))/day) + 1
+	points := make([]point, 0, len(qs)*max(days, 0))
+	var tsBuf []time.Time
+	ids := make(map[string]bool, len(qs))
 	for i, q := range qs {
 		id := aws.ToString(q.Id)
 		if ids[id] {
@@ -288,10 +292,11 @@ func (p *Pair) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataIn
 		if !ok {
 			continue
 		}
-		var ts []time.Time
+		ts := tsBuf[:0] // one buffer for every query of the call
 		for d := in.StartTime.UTC().Truncate(day); d.Before(*in.EndTime); d = d.Add(period) {
 			ts = append(ts, d)
 		}
+		tsBuf = ts
 		if in.ScanBy != cwtypes.ScanByTimestampAscending { // CloudWatch's default is newest first
 			for a, b := 0, len(ts)-1; a < b; a, b = a+1, b-1 {
 				ts[a], ts[b] = ts[b], ts[a]
@@ -315,6 +320,15 @@ func (p *Pair) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataIn
 	results := make([]cwtypes.MetricDataResult, len(qs))
 	for i, q := range qs {
 		results[i] = cwtypes.MetricDataResult{Id: q.Id, Label: q.Id, StatusCode: cwtypes.StatusCodeComplete}
+	}
+	perQuery := make([]int, len(qs))
+	for _, pt := range points[offset:end] {
+		perQuery[pt.q]++
+	}
+	for i, n := range perQuery {
+		if n > 0 {
+			results[i].Timestamps, results[i].Values = make([]time.Time, 0, n), make([]float64, 0, n)
+		}
 	}
 	for _, pt := range points[offset:end] {
 		r := &results[pt.q]
