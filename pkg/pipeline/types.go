@@ -10,6 +10,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/orgscan/orgscan/pkg/checks/catalog"
@@ -124,10 +125,22 @@ func ChunkKey(runID, accountID, region string) string {
 	return "runs/" + runID + "/chunks/" + accountID + "/" + region + ".jsonl.gz"
 }
 
+// gzipWriters are reused: a collector writes two objects a pair, and a new
+// gzip.Writer allocates most of a megabyte of compressor state — a CPU
+// profile of a 5,100-pair scan found the garbage collector chasing them.
+// The objects are intermediate (the aggregator reads them once), so they
+// are compressed for speed.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
+	return zw
+}}
+
 // WriteJSONLines writes items as a gzipped JSON-lines object.
 func WriteJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, items []T) error {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	enc := json.NewEncoder(zw)
 	for i := range items {
 		if err := enc.Encode(&items[i]); err != nil {
