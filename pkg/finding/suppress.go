@@ -42,8 +42,18 @@ func (e *ExclusionError) Error() string {
 
 var (
 	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	// Region names: two letters, optional partition part, direction, number.
+	regionRe = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$`)
 )
+
+// ValidAccountID reports whether s is a 12-digit AWS account ID. It is
+// orgscan's one definition: requests, work items, exclusions and flags all
+// use it.
+func ValidAccountID(s string) bool { return accountIDRe.MatchString(s) }
+
+// ValidRegion reports whether s looks like an AWS region name (orgscan's one
+// definition, like ValidAccountID).
+func ValidRegion(s string) bool { return regionRe.MatchString(s) }
 
 // Validate checks the exclusion's account IDs, region names and globs and
 // that it selects something; its error is an *ExclusionError.
@@ -52,12 +62,12 @@ func (e Exclusion) Validate() error {
 		return &ExclusionError{Field: "exclusion", Reason: "matches nothing: give checks, accounts, regions, resources or tags"}
 	}
 	for _, a := range e.Accounts {
-		if !accountIDRe.MatchString(a) {
+		if !ValidAccountID(a) {
 			return &ExclusionError{Field: "accounts", Value: a, Reason: "is not a 12-digit AWS account ID"}
 		}
 	}
 	for _, r := range e.Regions {
-		if !regionRe.MatchString(r) {
+		if !ValidRegion(r) {
 			return &ExclusionError{Field: "regions", Value: r, Reason: "is not an AWS region name (like us-east-1)"}
 		}
 	}

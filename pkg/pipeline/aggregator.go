@@ -601,7 +601,7 @@ func (p PairResult) validate() error {
 	switch {
 	case !ValidAccountID(p.AccountID):
 		return &InvalidRequestError{Field: "pairs.accountId", Value: p.AccountID, Reason: "is not a 12-digit AWS account ID"}
-	case !regionRe.MatchString(p.Region):
+	case !ValidRegion(p.Region):
 		return &InvalidRequestError{Field: "pairs.region", Value: p.Region, Reason: "is not an AWS region name"}
 	case p.Status != PairOK && p.Status != PairPartial && p.Status != PairFailed:
 		return &InvalidRequestError{Field: "pairs.status", Value: string(p.Status), Reason: "of pair " + where + " is not ok, partial or failed"}

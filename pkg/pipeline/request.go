@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,9 +32,6 @@ func (e *InvalidRequestError) Error() string {
 }
 
 var (
-	accountIDRe = regexp.MustCompile(`^[0-9]{12}$`)
-	// Region names: two letters, optional partition part, direction, number.
-	regionRe = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$`)
 	// Run IDs become S3 key parts and Step Functions execution names.
 	runIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
 	ouRe    = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
@@ -42,11 +40,13 @@ var (
 	roleARNRe = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::([0-9]{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
 )
 
-// ValidAccountID reports whether s is a 12-digit AWS account ID.
-func ValidAccountID(s string) bool { return accountIDRe.MatchString(s) }
+// ValidAccountID reports whether s is a 12-digit AWS account ID
+// (finding.ValidAccountID).
+func ValidAccountID(s string) bool { return finding.ValidAccountID(s) }
 
-// ValidRegion reports whether s looks like an AWS region name.
-func ValidRegion(s string) bool { return regionRe.MatchString(s) }
+// ValidRegion reports whether s looks like an AWS region name
+// (finding.ValidRegion).
+func ValidRegion(s string) bool { return finding.ValidRegion(s) }
 
 // DecodeRunRequest parses a run request from JSON, rejecting unknown fields
 // and trailing data, and validates it.
@@ -97,11 +97,12 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// runRequestFields are RunRequest's JSON names, spelled exactly.
-var runRequestFields = []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency", "toleratedFailurePercentage"}
-
-// exclusionFields are finding.Exclusion's JSON names.
-var exclusionFields = []string{"checks", "accounts", "regions", "resources", "tags", "reason"}
+// runRequestFields and exclusionFields are RunRequest's and
+// finding.Exclusion's JSON names, spelled exactly.
+var (
+	runRequestFields = jsonNames(reflect.TypeFor[RunRequest]())
+	exclusionFields  = jsonNames(reflect.TypeFor[finding.Exclusion]())
+)
 
 func unknownRequestField(name string) error {
 	return &InvalidRequestError{Field: name, Reason: "is not a run request field (known: " + strings.Join(runRequestFields, ", ") + ")"}
@@ -130,7 +131,7 @@ func (r RunRequest) Validate() error {
 		}
 	}
 	for _, reg := range r.Regions {
-		if !regionRe.MatchString(reg) {
+		if !ValidRegion(reg) {
 			return &InvalidRequestError{Field: "regions", Value: reg, Reason: "is not an AWS region name (like us-east-1)"}
 		}
 	}

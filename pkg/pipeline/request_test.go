@@ -3,28 +3,22 @@ package pipeline
 import (
 	"errors"
 	"reflect"
-	"strings"
 	"testing"
-
-	"github.com/orgscan/orgscan/pkg/finding"
 )
 
-// The exact-name list the decoder enforces is RunRequest's JSON tags, in
-// order, so a new field cannot be added to one and forgotten in the other.
-func TestRunRequestFieldsMatchTags(t *testing.T) {
-	tags := func(typ reflect.Type) []string {
-		var names []string
-		for i := range typ.NumField() {
-			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-			names = append(names, name)
-		}
-		return names
+// The exact names the decoders enforce are the types' JSON tags: these are
+// the execution input's and an exclusion's field names (a contract with the
+// state machine and the configuration docs).
+func TestRequestFieldNames(t *testing.T) {
+	want := []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency", "toleratedFailurePercentage"}
+	if !reflect.DeepEqual(runRequestFields, want) {
+		t.Errorf("runRequestFields = %v, want %v", runRequestFields, want)
 	}
-	if got := tags(reflect.TypeFor[RunRequest]()); !reflect.DeepEqual(got, runRequestFields) {
-		t.Fatalf("runRequestFields = %v, JSON tags = %v", runRequestFields, got)
+	if want := []string{"checks", "accounts", "regions", "resources", "tags", "reason"}; !reflect.DeepEqual(exclusionFields, want) {
+		t.Errorf("exclusionFields = %v, want %v", exclusionFields, want)
 	}
-	if got := tags(reflect.TypeFor[finding.Exclusion]()); !reflect.DeepEqual(got, exclusionFields) {
-		t.Fatalf("exclusionFields = %v, JSON tags = %v", exclusionFields, got)
+	if got, want := workItemFields, []string{"runId", "accountId", "accountName", "region", "roleArn", "checks", "lookbackDays", "params", "exclusions"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("workItemFields = %v, want %v", got, want)
 	}
 }
 

@@ -160,7 +160,7 @@ func (it WorkItem) Validate() error {
 		return &InvalidRequestError{Field: "runId", Value: it.RunID, Reason: "is not a valid run ID"}
 	case !ValidAccountID(it.AccountID):
 		return &InvalidRequestError{Field: "accountId", Value: it.AccountID, Reason: "is not a 12-digit AWS account ID"}
-	case !regionRe.MatchString(it.Region):
+	case !ValidRegion(it.Region):
 		return &InvalidRequestError{Field: "region", Value: it.Region, Reason: "is not an AWS region name"}
 	}
 	if it.RoleARN != "" {

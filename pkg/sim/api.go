@@ -91,12 +91,8 @@ func (p *Pair) enter(ctx context.Context, op string) error {
 		if cfg.Jitter > 0 {
 			d += time.Duration((2*p.float() - 1) * float64(cfg.Jitter))
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := wait(ctx, d); err != nil {
+			return err
 		}
 	}
 	svc := serviceOf(op)
@@ -109,6 +105,21 @@ func (p *Pair) enter(ctx context.Context, op string) error {
 		return &smithy.GenericAPIError{Code: throttleCode[svc], Message: "Rate exceeded (simulated)", Fault: smithy.FaultClient}
 	}
 	return nil
+}
+
+// wait is a request's latency d, cut short when ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func validation(format string, args ...any) error {

@@ -245,14 +245,8 @@ func (o *Org) pairConfig(item pipeline.WorkItem) (aws.Config, error) {
 // latency, and refuses the accounts in DenyAccounts.
 func (o *Org) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	o.calls.Add("sts:AssumeRole", 1)
-	if d := o.cfg.Latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
+	if err := wait(ctx, o.cfg.Latency); err != nil {
+		return nil, err
 	}
 	arn := aws.ToString(in.RoleArn)
 	account := ""

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -112,8 +111,9 @@ func scan(o options, perResource bool) (result, error) {
 	defer os.RemoveAll(dir)
 	blobs := store.Dir{Root: dir}
 	var clients collect.ClientFactory = org
+	name := "orgscan"
 	if perResource {
-		clients = perResourceClients{org}
+		clients, name = perResourceClients{org}, "per-resource baseline"
 	}
 	var (
 		mu       sync.Mutex
@@ -136,7 +136,7 @@ func scan(o options, perResource bool) (result, error) {
 				scanned = time.Now()
 			}
 			if done%1000 == 0 || done == total {
-				fmt.Fprintf(os.Stderr, "\r%s: %d/%d pairs", map[bool]string{false: "orgscan", true: "per-resource baseline"}[perResource], done, total)
+				fmt.Fprintf(os.Stderr, "\r%s: %d/%d pairs", name, done, total)
 			}
 		},
 	}
@@ -309,8 +309,12 @@ func num(n int) string {
 }
 
 func ratio(a, b int) string {
-	if b == 0 {
-		return cmp.Or(map[bool]string{true: "1.00"}[a == 0], "-")
+	switch {
+	case b != 0:
+	case a == 0:
+		return "1.00"
+	default:
+		return "-"
 	}
 	return fmt.Sprintf("%.2f", float64(a)/float64(b))
 }
