@@ -11,7 +11,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is returned by Open for a key that does not exist.
@@ -47,6 +49,10 @@ func CheckKey(key string) error {
 	return nil
 }
 
+// tempPrefix begins the name of a file that Dir.Put has not renamed into
+// place yet.
+const tempPrefix = ".tmp-"
+
 // Dir stores blobs as files under Root, with the same layout as the bucket.
 type Dir struct{ Root string }
 
@@ -62,7 +68,7 @@ func (d Dir) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-*")
+	f, err := os.CreateTemp(filepath.Dir(dst), tempPrefix+filepath.Base(dst)+"-*")
 	if err != nil {
 		return err
 	}
@@ -110,4 +116,85 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// Lister is a blob store that can list its keys. Both stores implement it;
+// it is separate from Blobs because only the aggregator lists (to find what
+// a failed Distributed Map wrote, and leftover temporary files).
+type Lister interface {
+	// List returns the keys that begin with prefix, in byte order.
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+var _ Lister = Dir{}
+
+// List walks the directory under prefix. Temporary files of unfinished
+// writes are not keys and are left out.
+func (d Dir) List(ctx context.Context, prefix string) ([]string, error) {
+	root := filepath.Join(d.Root, filepath.FromSlash(path.Dir(prefix+"x")))
+	var out []string
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() || strings.HasPrefix(e.Name(), tempPrefix) {
+			return nil
+		}
+		rel, err := filepath.Rel(d.Root, p)
+		if err != nil {
+			return err
+		}
+		if key := filepath.ToSlash(rel); strings.HasPrefix(key, prefix) {
+			out = append(out, key)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// TempCleaner is a blob store whose interrupted writes can leave files
+// behind (Dir: a process killed between creating and renaming its
+// temporary file).
+type TempCleaner interface {
+	// RemoveTemp deletes temporary files last modified before cutoff and
+	// returns how many it deleted.
+	RemoveTemp(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+var _ TempCleaner = Dir{}
+
+// RemoveTemp deletes the temporary files of writes that never finished.
+func (d Dir) RemoveTemp(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	err := filepath.WalkDir(d.Root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix) {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			return nil // gone already, or a write still under way
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
 }

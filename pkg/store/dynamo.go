@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,11 +21,16 @@ import (
 	"github.com/orgscan/orgscan/pkg/finding"
 )
 
-// DynamoAPI is what DynamoState needs of a DynamoDB client.
+// DynamoAPI is what DynamoState needs of a DynamoDB client. Its methods
+// are also the IAM actions the aggregator is granted on the table.
 type DynamoAPI interface {
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	// PutItem and DeleteItem make the conditional writes of AdvanceAccount
+	// and the lease.
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 var (
@@ -50,6 +54,14 @@ const (
 )
 
 // Key prefixes of the state table's items (docs/dynamodb.md).
+//
+// Every key is bounded well below DynamoDB's 2,048-byte partition and
+// 1,024-byte sort key limits, except GSI2SK, which dynamoGSI2SK cuts to
+// size: account IDs are 12 digits, finding IDs 32 hex digits, check IDs
+// and statuses come from the registry, regions are short names, run IDs
+// are at most 80 characters of [A-Za-z0-9._-] (the dispatcher's rule), and
+// a run mark is a 35-byte time, "#" and the run ID. checkItem verifies
+// every key of every item before a write anyway.
 const (
 	dynamoAccountPrefix = "ACCOUNT#"
 	dynamoFindingPrefix = "FINDING#"
@@ -57,19 +69,20 @@ const (
 	dynamoRunPrefix     = "RUN#"
 	dynamoPairPrefix    = "PAIR#"
 	dynamoRunSummarySK  = "#SUMMARY"
-	dynamoRunsPK        = "RUNS"
-	// dynamoSortableTime is RFC 3339 with a fixed-width fraction:
-	// RFC3339Nano drops trailing zeros, so its strings do not sort in time
-	// order ("…:05Z" sorts after "…:05.1Z").
-	dynamoSortableTime = "2006-01-02T15:04:05.000000000Z07:00"
+	// dynamoRunsPK holds an item per run, SK = its RunMark: the runs
+	// index. dynamoUnfinishedPK holds one per run in status RunAggregating.
+	dynamoRunsPK       = "RUNS"
+	dynamoUnfinishedPK = "UNFINISHED"
 )
 
-// DynamoState keeps the latest state of findings and the run records in one
-// DynamoDB table defined by DynamoStateTable. Use it by pointer; the zero
-// values of the optional fields are the defaults. It is safe for concurrent
-// use.
+// DynamoState keeps the latest state of findings, the run records, the
+// accounts' run marks and the aggregation lease in one DynamoDB table
+// defined by DynamoStateTable. Use it by pointer; the zero values of the
+// optional fields are the defaults. It is safe for concurrent use.
 //
-// Writes go through BatchWriteItem. Errors of the calls themselves
+// Findings and run records are written with BatchWriteItem, each item
+// checked against DynamoDB's size limits first; marks and the lease with
+// one conditional PutItem or DeleteItem each. Errors of the calls themselves
 // (throttling, 5xx) are retried by the SDK's retryer, not here; the items a
 // successful call leaves unprocessed, which the SDK returns to the caller,
 // are resent with capped exponential backoff and full jitter, up to
@@ -97,8 +110,8 @@ type DynamoState struct {
 var _ State = (*DynamoState)(nil)
 
 // ItemsWritten returns how many items the table has accepted from this
-// store so far: findings, run records, their problem pairs and runs-index
-// items (deletes are not counted).
+// store's batch writes so far: findings, run records, their problem pairs
+// and index items (deletes, account marks and the lease are not counted).
 func (s *DynamoState) ItemsWritten() int64 { return s.written.Load() }
 
 // UnprocessedItemsError says that DynamoDB kept returning some items of a
@@ -151,7 +164,8 @@ func (s *DynamoState) AccountFindings(ctx context.Context, accountID string) ([]
 // BatchWriteItem call, one batch after another. When items holds the same
 // finding twice, the later one is written (a batch may not hold a key
 // twice). Empty input writes nothing. A finding of another account, or
-// with a cost that is not a finite number, is an error before any write.
+// with a cost that is not a finite number, is an error before any write,
+// and so is an item over DynamoMaxItemBytes (*ItemTooLargeError).
 func (s *DynamoState) PutFindings(ctx context.Context, accountID string, items []finding.Finding) error {
 	if len(items) == 0 {
 		return nil
@@ -164,6 +178,9 @@ func (s *DynamoState) PutFindings(ctx context.Context, accountID string, items [
 		}
 		item, err := encodeDynamoFinding(f)
 		if err != nil {
+			return err
+		}
+		if err := s.checkItem(item); err != nil {
 			return err
 		}
 		req := ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}}
@@ -191,15 +208,11 @@ func (s *DynamoState) GetRun(ctx context.Context, runID string) (RunRecord, bool
 	if len(out.Item) == 0 {
 		return RunRecord{}, false, nil
 	}
-	var sum struct {
-		RunID       string `dynamodbav:"runId"`
-		StartedAt   string `dynamodbav:"startedAt"`
-		SummaryJSON string `dynamodbav:"summaryJson"`
-	}
+	var sum dynamoRunItem
 	if err := attributevalue.UnmarshalMap(out.Item, &sum); err != nil {
 		return RunRecord{}, false, fmt.Errorf("dynamodb %s: run %s: %w", s.Table, runID, err)
 	}
-	rec := RunRecord{RunID: sum.RunID}
+	rec := RunRecord{RunID: sum.RunID, Status: RunStatus(sum.Status), CarriedBy: sum.CarriedBy}
 	if sum.StartedAt != "" {
 		if rec.StartedAt, err = time.Parse(time.RFC3339Nano, sum.StartedAt); err != nil {
 			return RunRecord{}, false, fmt.Errorf("dynamodb %s: run %s: startedAt: %w", s.Table, runID, err)
@@ -222,23 +235,38 @@ func (s *DynamoState) GetRun(ctx context.Context, runID string) (RunRecord, bool
 	return rec, true, nil
 }
 
-// PutRun replaces the run record: it writes the problem pairs and the
-// runs-index item, deletes the pair items (and index item) of an earlier
-// version of the record that this one no longer has, and writes the
-// summary item last, so that a PutRun that fails part-way can simply be
-// repeated. The writes are not one transaction (a run can have more problem
-// pairs than a transaction takes): a reader during PutRun may see a mix of
-// both versions.
+// PutRun replaces the run record in three steps, so that a PutRun that
+// fails part-way can simply be repeated and a run in status
+// RunAggregating is listed by UnfinishedRuns until a record in another
+// status has replaced it:
+//
+//  1. the problem pairs, the runs-index item and, for a record in status
+//     RunAggregating, the unfinished-index item are written, and the pair
+//     items of an earlier version that this one no longer has are deleted;
+//  2. the summary item is written;
+//  3. index items that no longer match the record are deleted: those of
+//     an earlier start time, and the unfinished-index item of a record in
+//     another status.
+//
+// The writes are not one transaction (a run can have more problem pairs
+// than a transaction takes): a reader during PutRun may see a mix of both
+// versions; Runs and UnfinishedRuns skip index items that do not match the
+// record. Every item is checked against DynamoDB's size limits before the
+// first write (*ItemTooLargeError).
 func (s *DynamoState) PutRun(ctx context.Context, rec RunRecord) error {
 	if rec.RunID == "" {
 		return errors.New("run record without a run ID")
 	}
 	pk := dynamoRunPrefix + rec.RunID
+	mark := rec.Mark().String()
 	summary, err := encodeDynamoRun(rec)
 	if err != nil {
 		return err
 	}
 	var reqs []ddbtypes.WriteRequest
+	put := func(item map[string]ddbtypes.AttributeValue) {
+		reqs = append(reqs, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}})
+	}
 	keep := make(map[string]bool, len(rec.Problems))
 	for i, p := range rec.Problems {
 		sk := dynamoPairSK(p)
@@ -252,8 +280,22 @@ func (s *DynamoState) PutRun(ctx context.Context, rec RunRecord) error {
 		if err != nil {
 			return fmt.Errorf("run %s: pair %s %s: %w", rec.RunID, p.AccountID, p.Region, err)
 		}
-		reqs = append(reqs, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}})
+		put(item)
 	}
+	put(dynamoIndexItem(dynamoRunsPK, mark, rec.RunID))
+	aggregating := rec.Status == RunAggregating
+	if aggregating {
+		put(dynamoIndexItem(dynamoUnfinishedPK, mark, rec.RunID))
+	}
+	for _, r := range reqs {
+		if err := s.checkItem(r.PutRequest.Item); err != nil {
+			return err
+		}
+	}
+	if err := s.checkItem(summary); err != nil {
+		return err
+	}
+
 	old, err := s.runPairs(ctx, rec.RunID)
 	if err != nil {
 		return err
@@ -263,12 +305,6 @@ func (s *DynamoState) PutRun(ctx context.Context, rec RunRecord) error {
 			reqs = append(reqs, ddbtypes.WriteRequest{DeleteRequest: &ddbtypes.DeleteRequest{Key: dynamoKey(pk, p.SK)}})
 		}
 	}
-	index := dynamoRunIndexSK(rec.RunID, rec.StartedAt)
-	reqs = append(reqs, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: map[string]ddbtypes.AttributeValue{
-		DynamoPK: &ddbtypes.AttributeValueMemberS{Value: dynamoRunsPK},
-		DynamoSK: &ddbtypes.AttributeValueMemberS{Value: index},
-		"runId":  &ddbtypes.AttributeValueMemberS{Value: rec.RunID},
-	}}})
 	prev, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:            aws.String(s.Table),
 		Key:                  dynamoKey(pk, dynamoRunSummarySK),
@@ -278,17 +314,30 @@ func (s *DynamoState) PutRun(ctx context.Context, rec RunRecord) error {
 	if err != nil {
 		return fmt.Errorf("dynamodb %s: get run %s: %w", s.Table, rec.RunID, err)
 	}
+	var stale []ddbtypes.WriteRequest
+	del := func(pk, sk string) {
+		stale = append(stale, ddbtypes.WriteRequest{DeleteRequest: &ddbtypes.DeleteRequest{Key: dynamoKey(pk, sk)}})
+	}
 	if v, ok := prev.Item["startedAt"].(*ddbtypes.AttributeValueMemberS); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v.Value); err == nil && dynamoRunIndexSK(rec.RunID, t) != index {
-			reqs = append(reqs, ddbtypes.WriteRequest{DeleteRequest: &ddbtypes.DeleteRequest{
-				Key: dynamoKey(dynamoRunsPK, dynamoRunIndexSK(rec.RunID, t)),
-			}})
+		if t, err := time.Parse(time.RFC3339Nano, v.Value); err == nil {
+			if was := (RunMark{RunID: rec.RunID, StartedAt: t}).String(); was != mark {
+				del(dynamoRunsPK, was)
+				del(dynamoUnfinishedPK, was)
+			}
 		}
+	}
+	if !aggregating {
+		// Also when there was no summary item: a PutRun in status
+		// RunAggregating may have stopped after step 1.
+		del(dynamoUnfinishedPK, mark)
 	}
 	if err := s.write(ctx, reqs); err != nil {
 		return err
 	}
-	return s.write(ctx, []ddbtypes.WriteRequest{{PutRequest: &ddbtypes.PutRequest{Item: summary}}})
+	if err := s.write(ctx, []ddbtypes.WriteRequest{{PutRequest: &ddbtypes.PutRequest{Item: summary}}}); err != nil {
+		return err
+	}
+	return s.write(ctx, stale)
 }
 
 // Runs queries the runs index (PK RUNS, newest start first) and reads each
@@ -296,23 +345,61 @@ func (s *DynamoState) PutRun(ctx context.Context, rec RunRecord) error {
 // lives in one place. Index items left behind by an interrupted PutRun
 // (no record, or a record that started at another time) are skipped.
 func (s *DynamoState) Runs(ctx context.Context, limit int) ([]RunRecord, error) {
-	keyCond := expression.Key(DynamoPK).Equal(expression.Value(dynamoRunsPK))
+	in, err := s.indexQuery(dynamoRunsPK)
+	if err != nil {
+		return nil, err
+	}
+	in.ScanIndexForward = aws.Bool(false)
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(min(limit, math.MaxInt32)))
+	}
+	out, err := s.indexedRuns(ctx, in, limit, func(RunRecord) bool { return true })
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb %s: runs: %w", s.Table, err)
+	}
+	return out, nil
+}
+
+// UnfinishedRuns queries the unfinished index (PK UNFINISHED, oldest mark
+// first) with strongly consistent reads, and reads each record with
+// GetRun. It returns the records still in status RunAggregating whose mark
+// is the index item's; other index items (a record replaced by one in
+// another status or with another start time, by a PutRun that stopped
+// before deleting them) are skipped.
+func (s *DynamoState) UnfinishedRuns(ctx context.Context) ([]RunRecord, error) {
+	in, err := s.indexQuery(dynamoUnfinishedPK)
+	if err != nil {
+		return nil, err
+	}
+	in.ConsistentRead = aws.Bool(true)
+	out, err := s.indexedRuns(ctx, in, 0, func(r RunRecord) bool { return r.Status == RunAggregating })
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb %s: unfinished runs: %w", s.Table, err)
+	}
+	return out, nil
+}
+
+// indexQuery builds a query of every item of an index partition.
+func (s *DynamoState) indexQuery(pk string) (*dynamodb.QueryInput, error) {
+	keyCond := expression.Key(DynamoPK).Equal(expression.Value(pk))
 	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
 	if err != nil {
 		return nil, err
 	}
-	in := &dynamodb.QueryInput{
+	return &dynamodb.QueryInput{
 		TableName:                 aws.String(s.Table),
 		KeyConditionExpression:    expr.KeyCondition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(false),
-	}
-	if limit > 0 {
-		in.Limit = aws.Int32(int32(min(limit, math.MaxInt32)))
-	}
+	}, nil
+}
+
+// indexedRuns runs an index query and returns, in its order, the records
+// of its items whose mark is the item's sort key and that keep accepts;
+// at most limit (0: all).
+func (s *DynamoState) indexedRuns(ctx context.Context, in *dynamodb.QueryInput, limit int, keep func(RunRecord) bool) ([]RunRecord, error) {
 	var out []RunRecord
-	err = s.query(ctx, in, func(item map[string]ddbtypes.AttributeValue) (bool, error) {
+	err := s.query(ctx, in, func(item map[string]ddbtypes.AttributeValue) (bool, error) {
 		var idx struct {
 			SK    string `dynamodbav:"SK"`
 			RunID string `dynamodbav:"runId"`
@@ -324,15 +411,12 @@ func (s *DynamoState) Runs(ctx context.Context, limit int) ([]RunRecord, error) 
 		if err != nil {
 			return false, err
 		}
-		if ok && dynamoRunIndexSK(rec.RunID, rec.StartedAt) == idx.SK {
+		if ok && rec.Mark().String() == idx.SK && keep(rec) {
 			out = append(out, rec)
 		}
 		return limit <= 0 || len(out) < limit, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("dynamodb %s: runs: %w", s.Table, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // write sends the requests DynamoBatchSize at a time and stops at the first
@@ -473,15 +557,17 @@ func (s *DynamoState) runPairs(ctx context.Context, runID string) ([]dynamoPairI
 	return out, nil
 }
 
-// dynamoRunItem is a run's summary item. Summary holds the summary JSON as
-// DynamoDB attributes, for people reading the table; SummaryJSON holds it
-// verbatim and is what GetRun returns.
+// dynamoRunItem is a run's summary item. SummaryJSON holds the summary
+// verbatim, once: a copy as DynamoDB attributes would double an item that
+// must stay under DynamoMaxItemBytes. An item written before runs had a
+// status has none (and may have a "summary" map attribute, ignored).
 type dynamoRunItem struct {
 	PK          string `dynamodbav:"PK"`
 	SK          string `dynamodbav:"SK"`
 	RunID       string `dynamodbav:"runId"`
 	StartedAt   string `dynamodbav:"startedAt"`
-	Summary     any    `dynamodbav:"summary,omitempty"`
+	Status      string `dynamodbav:"status,omitempty"`
+	CarriedBy   string `dynamodbav:"carriedBy,omitempty"`
 	SummaryJSON string `dynamodbav:"summaryJson,omitempty"`
 	Problems    int    `dynamodbav:"problems"`
 }
@@ -501,17 +587,12 @@ type dynamoPairItem struct {
 func encodeDynamoRun(rec RunRecord) (map[string]ddbtypes.AttributeValue, error) {
 	item := dynamoRunItem{
 		PK: dynamoRunPrefix + rec.RunID, SK: dynamoRunSummarySK, RunID: rec.RunID,
-		StartedAt: rec.StartedAt.Format(time.RFC3339Nano), Problems: len(rec.Problems),
+		StartedAt: rec.StartedAt.Format(time.RFC3339Nano), Status: string(rec.Status), CarriedBy: rec.CarriedBy,
+		Problems: len(rec.Problems),
 	}
 	if len(rec.Summary) > 0 {
 		if !json.Valid(rec.Summary) {
 			return nil, fmt.Errorf("run %s: the summary is not valid JSON", rec.RunID)
-		}
-		// json.Number keeps numbers exact; the encoder writes it as N.
-		dec := json.NewDecoder(bytes.NewReader(rec.Summary))
-		dec.UseNumber()
-		if err := dec.Decode(&item.Summary); err != nil {
-			return nil, fmt.Errorf("run %s: summary: %w", rec.RunID, err)
 		}
 		item.SummaryJSON = string(rec.Summary)
 	}
@@ -547,7 +628,7 @@ func encodeDynamoFinding(f finding.Finding) (map[string]ddbtypes.AttributeValue,
 		item[DynamoGSI1SK] = item["monthlyCostUsd"]
 	}
 	item[DynamoGSI2PK] = str(dynamoAccountPrefix + f.AccountID + "#" + string(f.Status))
-	item[DynamoGSI2SK] = str(f.Region + "#" + f.CheckID + "#" + f.ResourceID)
+	item[DynamoGSI2SK] = str(dynamoGSI2SK(f.Region, f.CheckID, f.ResourceID))
 	if f.Status == finding.Resolved && f.ResolvedAt != nil {
 		item[DynamoTTLAttribute] = &ddbtypes.AttributeValueMemberN{
 			Value: strconv.FormatInt(f.ResolvedAt.Add(ResolvedRetention).Unix(), 10),
@@ -584,8 +665,12 @@ func dynamoPairSK(p PairRecord) string {
 	return dynamoPairPrefix + p.Status + "#" + p.AccountID + "#" + p.Region
 }
 
-func dynamoRunIndexSK(runID string, started time.Time) string {
-	return started.UTC().Format(dynamoSortableTime) + "#" + runID
+// dynamoIndexItem is an item of the runs or unfinished index: SK is the
+// run's mark, and runId names the record, which lives in one place.
+func dynamoIndexItem(pk, mark, runID string) map[string]ddbtypes.AttributeValue {
+	item := dynamoKey(pk, mark)
+	item["runId"] = &ddbtypes.AttributeValueMemberS{Value: runID}
+	return item
 }
 
 func dynamoPuts(reqs []ddbtypes.WriteRequest) int {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +26,10 @@ import (
 // dynFake is an in-memory table that understands the key conditions
 // DynamoState builds (PK = v, optionally AND begins_with(SK, p)), pages
 // query results pageSize at a time, and can hold back items of a
-// BatchWriteItem as unprocessed.
+// BatchWriteItem as unprocessed. It evaluates the condition expressions of
+// PutItem and DeleteItem that are ORs of attribute_not_exists and
+// comparisons (dynCondition); moto proves the real ones
+// (integration/state_test.go).
 type dynFake struct {
 	mu       sync.Mutex
 	items    map[string]map[string]ddbtypes.AttributeValue // PK + "\x00" + SK
@@ -34,12 +39,18 @@ type dynFake struct {
 	unprocessed func(call int, reqs []ddbtypes.WriteRequest) []ddbtypes.WriteRequest
 	batches     [][]ddbtypes.WriteRequest // requests of each call
 	applied     map[string]int            // SK → puts applied
+	calls       map[string]int            // operation → calls
+	// noOldItem leaves the item out of a ConditionalCheckFailedException,
+	// as an emulator without ReturnValuesOnConditionCheckFailure would.
+	noOldItem bool
+	// fail, when set, is returned by PutItem and DeleteItem.
+	fail error
 }
 
 var _ DynamoAPI = (*dynFake)(nil)
 
 func newDynFake() *dynFake {
-	return &dynFake{items: map[string]map[string]ddbtypes.AttributeValue{}, applied: map[string]int{}, pageSize: 2}
+	return &dynFake{items: map[string]map[string]ddbtypes.AttributeValue{}, applied: map[string]int{}, calls: map[string]int{}, pageSize: 2}
 }
 
 func dynS(av ddbtypes.AttributeValue) string {
@@ -63,6 +74,7 @@ func (f *dynFake) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemI
 		return nil, fmt.Errorf("ValidationException: %d requests", len(reqs))
 	}
 	f.batches = append(f.batches, reqs)
+	f.calls["BatchWriteItem"]++
 	var left []ddbtypes.WriteRequest
 	if f.unprocessed != nil {
 		left = f.unprocessed(len(f.batches), reqs)
@@ -98,7 +110,107 @@ func (f *dynFake) BatchWriteItem(_ context.Context, in *dynamodb.BatchWriteItemI
 func (f *dynFake) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls["GetItem"]++
 	return &dynamodb.GetItemOutput{Item: f.items[dynS(in.Key[DynamoPK])+"\x00"+dynS(in.Key[DynamoSK])]}, nil
+}
+
+func (f *dynFake) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["PutItem"]++
+	key := dynS(in.Item[DynamoPK]) + "\x00" + dynS(in.Item[DynamoSK])
+	if err := f.check(key, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	f.items[key] = in.Item
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (f *dynFake) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["DeleteItem"]++
+	key := dynS(in.Key[DynamoPK]) + "\x00" + dynS(in.Key[DynamoSK])
+	if err := f.check(key, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	delete(f.items, key)
+	return &dynamodb.DeleteItemOutput{}, nil
+}
+
+// check evaluates a write's condition on the item at key; f.mu is held.
+func (f *dynFake) check(key string, cond *string, names map[string]string, values map[string]ddbtypes.AttributeValue, rv ddbtypes.ReturnValuesOnConditionCheckFailure) error {
+	if f.fail != nil {
+		return f.fail
+	}
+	if cond == nil {
+		return nil
+	}
+	cur := f.items[key]
+	ok, err := dynCondition(*cond, names, values, cur)
+	if err != nil || ok {
+		return err
+	}
+	e := &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	if rv == ddbtypes.ReturnValuesOnConditionCheckFailureAllOld && !f.noOldItem {
+		e.Item = cur
+	}
+	return e
+}
+
+var (
+	dynNotExists = regexp.MustCompile(`^\(?attribute_not_exists \((#\w+)\)\)?$`)
+	dynCompare   = regexp.MustCompile(`^\(?(#\w+) (=|<>|<=|<|>=|>) (:\w+)\)?$`)
+)
+
+// dynCondition evaluates "t OR t OR …" where each t is
+// attribute_not_exists(#n) or #n op :v, as DynamoDB does: strings compare
+// by bytes, numbers by value, a missing attribute or a type mismatch is
+// false.
+func dynCondition(expr string, names map[string]string, values map[string]ddbtypes.AttributeValue, item map[string]ddbtypes.AttributeValue) (bool, error) {
+	for _, term := range strings.Split(expr, " OR ") {
+		if m := dynNotExists.FindStringSubmatch(term); m != nil {
+			if _, has := item[names[m[1]]]; !has {
+				return true, nil
+			}
+			continue
+		}
+		m := dynCompare.FindStringSubmatch(term)
+		if m == nil {
+			return false, fmt.Errorf("fake cannot evaluate %q", expr)
+		}
+		var c int
+		switch a := item[names[m[1]]].(type) {
+		case *ddbtypes.AttributeValueMemberS:
+			b, ok := values[m[3]].(*ddbtypes.AttributeValueMemberS)
+			if !ok {
+				continue
+			}
+			c = strings.Compare(a.Value, b.Value)
+		case *ddbtypes.AttributeValueMemberN:
+			b, ok := values[m[3]].(*ddbtypes.AttributeValueMemberN)
+			if !ok {
+				continue
+			}
+			x, err1 := strconv.ParseFloat(a.Value, 64)
+			y, err2 := strconv.ParseFloat(b.Value, 64)
+			if err := errors.Join(err1, err2); err != nil {
+				return false, err
+			}
+			switch {
+			case x < y:
+				c = -1
+			case x > y:
+				c = 1
+			}
+		default:
+			continue
+		}
+		if map[string]bool{"=": c == 0, "<>": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[m[2]] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 var (
@@ -505,10 +617,10 @@ func TestDynamoRuns(t *testing.T) {
 	if _, ok, err := s.GetRun(ctx, "nope"); ok || err != nil {
 		t.Errorf("missing run: %v %v", ok, err)
 	}
-	// Structured summary for people reading the table.
-	sum := fake.items["RUN#r1\x00#SUMMARY"]["summary"].(*ddbtypes.AttributeValueMemberM)
-	if n := sum.Value["big"].(*ddbtypes.AttributeValueMemberN).Value; n != "12345678901234567890" {
-		t.Errorf("summary number %s", n)
+	// The summary is stored once, verbatim.
+	sum := fake.items["RUN#r1\x00#SUMMARY"]
+	if _, has := sum["summary"]; has || dynS(sum["summaryJson"]) != string(recs[0].Summary) {
+		t.Errorf("summary item %v", sum)
 	}
 
 	ids := func(rs []RunRecord) (out []string) {
@@ -586,7 +698,7 @@ func TestDynamoRunsSkipsStaleIndexItems(t *testing.T) {
 	if err := s.PutRun(ctx, RunRecord{RunID: "r1", StartedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	for _, sk := range []string{dynamoRunIndexSK("ghost", t0.Add(time.Hour)), dynamoRunIndexSK("r1", t0.Add(2*time.Hour))} {
+	for _, sk := range []string{(RunMark{"ghost", t0.Add(time.Hour)}).String(), (RunMark{"r1", t0.Add(2 * time.Hour)}).String()} {
 		fake.items[dynamoRunsPK+"\x00"+sk] = map[string]ddbtypes.AttributeValue{
 			DynamoPK: &ddbtypes.AttributeValueMemberS{Value: dynamoRunsPK}, DynamoSK: &ddbtypes.AttributeValueMemberS{Value: sk},
 			"runId": &ddbtypes.AttributeValueMemberS{Value: strings.SplitN(sk, "#", 2)[1]},
@@ -653,5 +765,190 @@ func TestDynamoBackoff(t *testing.T) {
 	err := s.PutFindings(context.Background(), "111111111111", dynFindings("111111111111", 2))
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 items unprocessed") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// A run record is stored once: its summary in summaryJson only, with its
+// status and carrying run; an item written before runs had a status reads
+// back without one.
+func TestDynamoRunRecordStoredOnce(t *testing.T) {
+	t.Parallel()
+	fake := newDynFake()
+	s, _ := dynState(fake)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	rec := RunRecord{RunID: "r1", StartedAt: t0, Status: RunSuperseded, CarriedBy: "r2",
+		Summary: json.RawMessage(`{"pairs": 4, "big": 12345678901234567890, "nested": {"a": [1, 2]}}`)}
+	if err := s.PutRun(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	item := fake.items["RUN#r1\x00#SUMMARY"]
+	var names []string
+	for k := range item {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if want := []string{"PK", "SK", "carriedBy", "problems", "runId", "startedAt", "status", "summaryJson"}; !cmp.Equal(names, want) {
+		t.Errorf("summary item attributes %v, want %v", names, want)
+	}
+	if dynS(item["summaryJson"]) != string(rec.Summary) || dynS(item["status"]) != "superseded" || dynS(item["carriedBy"]) != "r2" {
+		t.Errorf("summary item %v", item)
+	}
+	got, ok, err := s.GetRun(ctx, "r1")
+	if err != nil || !ok || !got.Equal(rec) {
+		t.Errorf("GetRun = %+v %v %v, want %+v", got, ok, err, rec)
+	}
+
+	// An item of the earlier layout: a summary map too, no status.
+	old := map[string]ddbtypes.AttributeValue{
+		DynamoPK: &ddbtypes.AttributeValueMemberS{Value: "RUN#r0"}, DynamoSK: &ddbtypes.AttributeValueMemberS{Value: "#SUMMARY"},
+		"runId": &ddbtypes.AttributeValueMemberS{Value: "r0"}, "startedAt": &ddbtypes.AttributeValueMemberS{Value: "2026-11-25T06:00:00Z"},
+		"summary":     &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"pairs": &ddbtypes.AttributeValueMemberN{Value: "1"}}},
+		"summaryJson": &ddbtypes.AttributeValueMemberS{Value: `{"pairs":1}`}, "problems": &ddbtypes.AttributeValueMemberN{Value: "0"},
+	}
+	fake.items["RUN#r0\x00#SUMMARY"] = old
+	got, ok, err = s.GetRun(ctx, "r0")
+	want := RunRecord{RunID: "r0", StartedAt: t0.Add(-24 * time.Hour), Summary: json.RawMessage(`{"pairs":1}`)}
+	if err != nil || !ok || !got.Equal(want) || got.Status != "" {
+		t.Errorf("GetRun of an old item = %+v %v %v, want %+v", got, ok, err, want)
+	}
+}
+
+// dynKeys lists the keys of the fake's items under the given partitions,
+// as "PK SK", sorted.
+func dynKeys(f *dynFake, pks ...string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.items {
+		pk, sk, _ := strings.Cut(k, "\x00")
+		if slices.Contains(pks, pk) {
+			out = append(out, pk+" "+sk)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestDynamoUnfinishedRuns(t *testing.T) {
+	t.Parallel()
+	fake := newDynFake() // two items a page
+	s, _ := dynState(fake)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	put := func(rec RunRecord) {
+		t.Helper()
+		if err := s.PutRun(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unfinished := func() []string {
+		t.Helper()
+		rs, err := s.UnfinishedRuns(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			if r.Status != RunAggregating {
+				t.Errorf("UnfinishedRuns returned %s in status %q", r.RunID, r.Status)
+			}
+			out = append(out, r.RunID)
+		}
+		return out
+	}
+	mark := func(id string, at time.Time) string {
+		return "UNFINISHED " + (RunMark{RunID: id, StartedAt: at}).String()
+	}
+
+	put(RunRecord{RunID: "r2", StartedAt: t0.Add(time.Hour), Status: RunAggregating})
+	put(RunRecord{RunID: "r1", StartedAt: t0, Status: RunAggregating})
+	put(RunRecord{RunID: "r3", StartedAt: t0.Add(time.Hour), Status: RunAggregating}) // same time as r2, later ID
+	put(RunRecord{RunID: "r4", StartedAt: t0.Add(2 * time.Hour), Status: RunComplete})
+	if d := cmp.Diff([]string{mark("r1", t0), mark("r2", t0.Add(time.Hour)), mark("r3", t0.Add(time.Hour))}, dynKeys(fake, "UNFINISHED")); d != "" {
+		t.Errorf("index items (-want +got):\n%s", d)
+	}
+	if got := unfinished(); !cmp.Equal(got, []string{"r1", "r2", "r3"}) {
+		t.Errorf("UnfinishedRuns = %v, want oldest first", got)
+	}
+
+	// r2 completes, r3 is superseded: their index items go.
+	put(RunRecord{RunID: "r2", StartedAt: t0.Add(time.Hour), Status: RunComplete})
+	put(RunRecord{RunID: "r3", StartedAt: t0.Add(time.Hour), Status: RunSuperseded, CarriedBy: "r4"})
+	if got := unfinished(); !cmp.Equal(got, []string{"r1"}) {
+		t.Errorf("UnfinishedRuns = %v, want [r1]", got)
+	}
+	// r1 is re-run later: its index item moves, then goes.
+	put(RunRecord{RunID: "r1", StartedAt: t0.Add(3 * time.Hour), Status: RunAggregating})
+	if d := cmp.Diff([]string{mark("r1", t0.Add(3*time.Hour))}, dynKeys(fake, "UNFINISHED")); d != "" {
+		t.Errorf("index items after the re-run (-want +got):\n%s", d)
+	}
+	put(RunRecord{RunID: "r1", StartedAt: t0.Add(4 * time.Hour), Status: RunComplete})
+	if got := dynKeys(fake, "UNFINISHED"); len(got) != 0 {
+		t.Errorf("index items left: %v", got)
+	}
+	// The runs index holds each run once, at its current mark.
+	if got := dynKeys(fake, "RUNS"); len(got) != 4 || got[3] != "RUNS "+(RunMark{"r1", t0.Add(4 * time.Hour)}).String() {
+		t.Errorf("runs index %v", got)
+	}
+
+	// Index items that do not match their record are skipped: a record in
+	// another status, another start time, no record at all.
+	for _, m := range []RunMark{{"r2", t0.Add(time.Hour)}, {"r1", t0}, {"ghost", t0}} {
+		fake.items["UNFINISHED\x00"+m.String()] = dynamoIndexItem(dynamoUnfinishedPK, m.String(), m.RunID)
+	}
+	if got := unfinished(); len(got) != 0 {
+		t.Errorf("UnfinishedRuns = %v, want none", got)
+	}
+}
+
+// A PutRun that completes a run deletes the unfinished-index item only
+// after the summary item says so: if it stops before, the run is still
+// listed, and repeating it finishes the job.
+func TestDynamoUnfinishedIndexOutlivesAnInterruptedPutRun(t *testing.T) {
+	t.Parallel()
+	fake := newDynFake()
+	s, _ := dynState(fake)
+	s.MaxAttempts = 1
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	agg := RunRecord{RunID: "r1", StartedAt: t0, Status: RunAggregating}
+	if err := s.PutRun(ctx, agg); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	holdSummary := true
+	fake.unprocessed = func(_ int, reqs []ddbtypes.WriteRequest) []ddbtypes.WriteRequest {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range reqs {
+			if holdSummary && r.PutRequest != nil && dynS(r.PutRequest.Item[DynamoSK]) == dynamoRunSummarySK {
+				return []ddbtypes.WriteRequest{r}
+			}
+		}
+		return nil
+	}
+	done := agg
+	done.Status = RunComplete
+	var ue *UnprocessedItemsError
+	if err := s.PutRun(ctx, done); !errors.As(err, &ue) {
+		t.Fatalf("PutRun = %v, want the summary unprocessed", err)
+	}
+	if got, err := s.UnfinishedRuns(ctx); err != nil || len(got) != 1 || got[0].RunID != "r1" {
+		t.Fatalf("after the interrupted PutRun: UnfinishedRuns = %+v, %v", got, err)
+	}
+	mu.Lock()
+	holdSummary = false
+	mu.Unlock()
+	if err := s.PutRun(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UnfinishedRuns(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("after the repeated PutRun: UnfinishedRuns = %+v, %v", got, err)
+	}
+	// The deletes of step 3 come after the summary's batch.
+	last := fake.batches[len(fake.batches)-1]
+	if len(last) != 1 || last[0].DeleteRequest == nil || dynS(last[0].DeleteRequest.Key[DynamoPK]) != dynamoUnfinishedPK {
+		t.Errorf("last batch %v, want the unfinished-index delete", last)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +18,7 @@ import (
 type S3API interface {
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
 var _ S3API = (*s3.Client)(nil)
@@ -28,7 +30,10 @@ type S3 struct {
 	Prefix string // e.g. "orgscan/"; empty for the bucket root
 }
 
-var _ Blobs = S3{}
+var (
+	_ Blobs  = S3{}
+	_ Lister = S3{}
+)
 
 // Put spools r to a temporary file (bounded memory, and a seekable body the
 // SDK can sign and retry) and uploads it with one PutObject. S3 replaces an
@@ -71,4 +76,21 @@ func (b S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("get s3://%s/%s%s: %w", b.Bucket, b.Prefix, key, err)
 	}
 	return out.Body, nil
+}
+
+// List pages through ListObjectsV2 under the prefix (s3:ListBucket on the
+// bucket). The keys are returned without the store's Prefix.
+func (b S3) List(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	p := s3.NewListObjectsV2Paginator(b.Client, &s3.ListObjectsV2Input{Bucket: aws.String(b.Bucket), Prefix: aws.String(b.Prefix + prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s%s: %w", b.Bucket, b.Prefix, prefix, err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, strings.TrimPrefix(aws.ToString(o.Key), b.Prefix))
+		}
+	}
+	return out, nil
 }

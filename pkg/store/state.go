@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/orgscan/orgscan/pkg/finding"
@@ -31,20 +32,100 @@ type State interface {
 	PutFindings(ctx context.Context, accountID string, items []finding.Finding) error
 	// GetRun returns a run record, and false when there is none.
 	GetRun(ctx context.Context, runID string) (RunRecord, bool, error)
-	// PutRun writes a run record, replacing one with the same run ID.
+	// PutRun writes a run record, replacing one with the same run ID. A
+	// record in status RunAggregating is listed by UnfinishedRuns until a
+	// record of the same run in another status replaces it.
 	PutRun(ctx context.Context, rec RunRecord) error
 	// Runs lists run records newest first, at most limit (0: all).
 	Runs(ctx context.Context, limit int) ([]RunRecord, error)
+	// UnfinishedRuns lists the records in status RunAggregating, oldest
+	// first (by RunMark).
+	UnfinishedRuns(ctx context.Context) ([]RunRecord, error)
+	// AdvanceAccount records that run m is about to merge into the
+	// account's state. It refuses (false, and the mark the state holds)
+	// when the state already reflects a later run; the same mark again is
+	// accepted, so a re-run of a run can finish its merge. The check and
+	// the write are one atomic step.
+	AdvanceAccount(ctx context.Context, accountID string, m RunMark) (ok bool, current RunMark, err error)
+	// AcquireLease takes the aggregation lease for holder until the given
+	// time, when the lease is free, has expired (at now) or is already
+	// holder's. Otherwise it returns false with the current holder and its
+	// expiry. The check and the write are one atomic step.
+	AcquireLease(ctx context.Context, holder string, now, until time.Time) (ok bool, heldBy string, heldUntil time.Time, err error)
+	// ReleaseLease frees the lease if holder holds it; otherwise it does
+	// nothing.
+	ReleaseLease(ctx context.Context, holder string) error
 }
 
-// RunRecord is what the state keeps of a run: its summary (JSON, opaque to
-// the store) and the pairs that failed or were partly scanned.
+// RunStatus is where a run's aggregation stands.
+type RunStatus string
+
+const (
+	// RunAggregating: the aggregator has started merging the run. A record
+	// that stays in this status while no aggregator holds the lease is a
+	// run whose aggregation died.
+	RunAggregating RunStatus = "aggregating"
+	// RunComplete: the run's state, history, summary and report are written.
+	RunComplete RunStatus = "complete"
+	// RunSuperseded: the run's aggregation died and a later run carried what
+	// it had merged into its own history, summary and event (CarriedBy).
+	RunSuperseded RunStatus = "superseded"
+)
+
+// RunMark orders runs: by start time, then by run ID. An account's state
+// records the mark of the latest run merged into it.
+type RunMark struct {
+	RunID     string    `json:"runId"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// Before reports whether m is an earlier run than o.
+func (m RunMark) Before(o RunMark) bool {
+	if !m.StartedAt.Equal(o.StartedAt) {
+		return m.StartedAt.Before(o.StartedAt)
+	}
+	return m.RunID < o.RunID
+}
+
+// String is the mark as a string whose byte order is the marks' order
+// (a fixed-width UTC time, then the run ID).
+func (m RunMark) String() string {
+	return m.StartedAt.UTC().Format(sortableTime) + "#" + m.RunID
+}
+
+// ParseRunMark reads a mark written by String.
+func ParseRunMark(s string) (RunMark, error) {
+	t, id, ok := strings.Cut(s, "#")
+	if !ok {
+		return RunMark{}, fmt.Errorf("run mark %q has no #", s)
+	}
+	at, err := time.Parse(sortableTime, t)
+	if err != nil {
+		return RunMark{}, fmt.Errorf("run mark %q: %w", s, err)
+	}
+	return RunMark{RunID: id, StartedAt: at}, nil
+}
+
+// sortableTime is RFC 3339 with a fixed-width fraction: RFC3339Nano drops
+// trailing zeros, so its strings do not sort in time order ("…:05Z" sorts
+// after "…:05.1Z").
+const sortableTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+// RunRecord is what the state keeps of a run: its status, its summary
+// (JSON, opaque to the store) and the pairs that failed or were partly
+// scanned.
 type RunRecord struct {
-	RunID     string          `json:"runId"`
-	StartedAt time.Time       `json:"startedAt"`
+	RunID     string    `json:"runId"`
+	StartedAt time.Time `json:"startedAt"`
+	Status    RunStatus `json:"status,omitempty"`
+	// CarriedBy is the run that carried a superseded run's changes.
+	CarriedBy string          `json:"carriedBy,omitempty"`
 	Summary   json.RawMessage `json:"summary"`
 	Problems  []PairRecord    `json:"problems,omitempty"`
 }
+
+// Mark is the record's run mark.
+func (r RunRecord) Mark() RunMark { return RunMark{RunID: r.RunID, StartedAt: r.StartedAt} }
 
 // PairRecord is one failed or partial pair of a run.
 type PairRecord struct {
@@ -184,4 +265,98 @@ func (s *LocalState) write(ctx context.Context, key string, v any) error {
 		return err
 	}
 	return s.blobs().Put(ctx, key, bytes.NewReader(append(b, '\n')))
+}
+
+// UnfinishedRuns reads every run file and keeps those still aggregating.
+func (s *LocalState) UnfinishedRuns(ctx context.Context) ([]RunRecord, error) {
+	all, err := s.Runs(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []RunRecord
+	for i := len(all) - 1; i >= 0; i-- { // Runs is newest first
+		if all[i].Status == RunAggregating {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// AdvanceAccount keeps the account's mark in state/accounts/<id>.json.
+// The check and the write are atomic only among the callers of one
+// process that hold the aggregation lease (the aggregator takes it first).
+func (s *LocalState) AdvanceAccount(ctx context.Context, accountID string, m RunMark) (bool, RunMark, error) {
+	key := "accounts/" + accountID + ".json"
+	var cur RunMark
+	err := s.read(ctx, key, &cur)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return false, RunMark{}, err
+	case m.Before(cur):
+		return false, cur, nil
+	}
+	if err := s.write(ctx, key, m); err != nil {
+		return false, RunMark{}, err
+	}
+	return true, m, nil
+}
+
+// localLease is the lease file's content.
+type localLease struct {
+	Holder string    `json:"holder"`
+	Until  time.Time `json:"until"`
+}
+
+// AcquireLease creates state/lease.json exclusively, or replaces it when it
+// has expired or is holder's. Two processes racing to replace an expired
+// lease can both believe they won; the window is one file rename.
+func (s *LocalState) AcquireLease(ctx context.Context, holder string, now, until time.Time) (bool, string, time.Time, error) {
+	path := filepath.Join(s.Dir, "state", "lease.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, "", time.Time{}, err
+	}
+	b, err := json.Marshal(localLease{Holder: holder, Until: until})
+	if err != nil {
+		return false, "", time.Time{}, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		_, err = f.Write(append(b, '\n'))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err == nil, "", time.Time{}, err
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return false, "", time.Time{}, err
+	}
+	var cur localLease
+	if err := s.read(ctx, "lease.json", &cur); err != nil && !errors.Is(err, ErrNotFound) {
+		return false, "", time.Time{}, err
+	}
+	if cur.Holder != holder && now.Before(cur.Until) {
+		return false, cur.Holder, cur.Until, nil
+	}
+	if err := s.write(ctx, "lease.json", localLease{Holder: holder, Until: until}); err != nil {
+		return false, "", time.Time{}, err
+	}
+	return true, "", time.Time{}, nil
+}
+
+// ReleaseLease removes state/lease.json when holder holds it.
+func (s *LocalState) ReleaseLease(ctx context.Context, holder string) error {
+	var cur localLease
+	err := s.read(ctx, "lease.json", &cur)
+	if errors.Is(err, ErrNotFound) || (err == nil && cur.Holder != holder) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = os.Remove(filepath.Join(s.Dir, "state", "lease.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
