@@ -47,7 +47,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 	role := fs.String("role-name", "", "member role (default the deployment's)")
 	cfgFile := fs.String("config", "", "configuration file: thresholds and exclusions")
 	runID := fs.String("run-id", "", "run ID, also the execution name (default: start time + suffix)")
-	maxConc := fs.Int("max-concurrency", 0, "Distributed Map concurrency (default 40)")
+	maxConc := fs.Int("max-concurrency", 0, fmt.Sprintf("Distributed Map concurrency (default %d; the deployment lowers it to the collector's reserved concurrency)", pipeline.DefaultMaxConcurrency))
 	wait := fs.Bool("wait", false, "wait for the execution to end, showing progress")
 	poll := fs.Duration("poll", 10*time.Second, "with --wait, how often to ask")
 	if err := fs.Parse(args); err != nil {
@@ -86,6 +86,9 @@ func (a *App) start(ctx context.Context, args []string) error {
 	input, err := json.Marshal(req)
 	if err != nil {
 		return err
+	}
+	if len(input) > pipeline.MaxRunRequestBytes {
+		return usagef("the run request is %d bytes, over the %d an execution input may have: give fewer or shorter exclusions", len(input), pipeline.MaxRunRequestBytes)
 	}
 	api := a.SFN
 	if api == nil {

@@ -25,13 +25,18 @@ import (
 func main() {
 	env := runtime.MustLoad(context.Background())
 	n, _ := strconv.Atoi(os.Getenv("ORGSCAN_PAIR_CONCURRENCY"))
-	h := pipeline.CollectFunction{Collector: &collect.Collector{
-		Clients:     &assume.Factory{Base: env.Config, ExternalID: os.Getenv("ORGSCAN_EXTERNAL_ID")},
-		Blobs:       env.Blobs,
-		Clock:       time.Now,
-		Prices:      pricing.Default(),
-		Logger:      env.Logger,
-		Concurrency: n,
-	}}
+	h := pipeline.CollectFunction{
+		Collector: &collect.Collector{
+			Clients:     &assume.Factory{Base: env.Config, ExternalID: os.Getenv("ORGSCAN_EXTERNAL_ID")},
+			Blobs:       env.Blobs,
+			Clock:       time.Now,
+			Prices:      pricing.Default(),
+			Logger:      env.Logger,
+			Concurrency: n,
+		},
+		// Results too large to return go to runs/<run>/results/.
+		Blobs: env.Blobs,
+		Clock: time.Now,
+	}
 	lambda.Start(h.Handle)
 }

@@ -4,12 +4,15 @@
 //
 // Environment: ORGSCAN_BUCKET (required), ORGSCAN_ROLE_NAME (role assumed
 // in member accounts when the request names none), ORGSCAN_DISCOVERY
-// ("organizations", the default, or "self" for the function's own account).
+// ("organizations", the default, or "self" for the function's own account),
+// ORGSCAN_COLLECTOR_CONCURRENCY (the collector's reserved concurrency, which
+// caps the Distributed Map's; unset or 0: unreserved).
 package main
 
 import (
 	"context"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -34,9 +37,19 @@ func main() {
 		}
 		disc = &discovery.AccountList{List: []pipeline.Account{self}, EC2: ec2.NewFromConfig(env.Config)}
 	}
+	collectors := 0
+	if v := os.Getenv("ORGSCAN_COLLECTOR_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			env.Logger.Error("ORGSCAN_COLLECTOR_CONCURRENCY is not a non-negative integer", "value", v)
+			os.Exit(1)
+		}
+		collectors = n
+	}
 	h := pipeline.DispatchFunction{Dispatcher: &pipeline.Dispatcher{
 		Discovery: disc, Blobs: env.Blobs, Clock: time.Now, Logger: env.Logger,
-		DefaultRoleName: os.Getenv("ORGSCAN_ROLE_NAME"),
+		DefaultRoleName:      os.Getenv("ORGSCAN_ROLE_NAME"),
+		CollectorConcurrency: collectors,
 	}}
 	lambda.Start(h.Handle)
 }

@@ -23,7 +23,9 @@ import (
 func ManifestKey(runID string) string { return "runs/" + runID + "/manifest.jsonl" }
 
 // DispatchResult is what the dispatcher returns: small, whatever the size of
-// the organization (the items themselves are in the manifest).
+// the organization (the items themselves are in the manifest). Its JSON is
+// a few KiB at most, far under MaxStatePayloadBytes: Regions and Checks are
+// bounded by AWS's regions and the catalogue.
 type DispatchResult struct {
 	RunID       string    `json:"runId"`
 	ManifestKey string    `json:"manifestKey"`
@@ -33,12 +35,10 @@ type DispatchResult struct {
 	Checks      []string  `json:"checks"`
 	StartedAt   time.Time `json:"startedAt"`
 	// For the state machine: the Map batches RegionCount consecutive items
-	// (one account's regions, so one AssumeRole per child), runs at most
-	// MaxConcurrency children and tolerates ToleratedFailurePercentage
-	// failed batches.
-	RegionCount                int `json:"regionCount"`
-	MaxConcurrency             int `json:"maxConcurrency"`
-	ToleratedFailurePercentage int `json:"toleratedFailurePercentage"`
+	// (one account's regions, so one AssumeRole per child) and runs at most
+	// MaxConcurrency children.
+	RegionCount    int `json:"regionCount"`
+	MaxConcurrency int `json:"maxConcurrency"`
 }
 
 // Dispatcher validates a run request, discovers accounts and regions and
@@ -54,6 +54,11 @@ type Dispatcher struct {
 	// NewRunID makes an ID when the request has none; default is the UTC
 	// start time plus 6 random hex digits (sortable, unique).
 	NewRunID func(now time.Time) string
+	// CollectorConcurrency is the collector function's reserved
+	// concurrency (0: unreserved). The Map's MaxConcurrency is lowered to
+	// it: each child invokes the collector once, and a throttled Invoke
+	// would fail its batch after the Scan task's two quick retries.
+	CollectorConcurrency int
 }
 
 // Handle validates req before any discovery or write; an invalid request is
@@ -114,18 +119,45 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 		ids[i] = c.ID
 	}
 
+	if len(regions) > MaxBatchRegions {
+		return DispatchResult{}, &InvalidRequestError{Field: "regions", Value: fmt.Sprint(len(regions)),
+			Reason: fmt.Sprintf("regions are more than the %d whose work items fit one Map batch of %d bytes", MaxBatchRegions, MaxBatchInputBytes)}
+	}
+	opts := RunOptions{Params: req.Params, Exclusions: req.Exclusions}
+	var optionsKey string
+	if !opts.Empty() {
+		optionsKey = OptionsKey(runID)
+	}
+
+	// The manifest is built whole before anything is written, so a
+	// refused item writes nothing.
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, a := range accounts {
 		for _, r := range regions {
 			item := WorkItem{RunID: runID, AccountID: a.ID, AccountName: a.Name, Region: r, Checks: ids,
-				LookbackDays: req.LookbackDays, Params: req.Params, Exclusions: req.Exclusions}
+				LookbackDays: req.LookbackDays, OptionsKey: optionsKey}
 			if role := cmp.Or(req.RoleName, d.DefaultRoleName); role != "" {
 				item.RoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", partitionOf(r), a.ID, role)
 			}
+			before := buf.Len()
 			if err := enc.Encode(item); err != nil {
 				return DispatchResult{}, err
 			}
+			if n := buf.Len() - before - 1; n > MaxWorkItemBytes { // -1: the newline
+				return DispatchResult{}, &InvalidRequestError{Field: "accounts", Value: a.ID,
+					Reason: fmt.Sprintf("makes a work item of %d bytes (region %s), over the %d that keep one account's regions within a Map batch; is its name or the role name that long?", n, r, MaxWorkItemBytes)}
+			}
+		}
+	}
+	if optionsKey != "" {
+		// Before the manifest: no item may name a missing options object.
+		b, err := json.Marshal(opts)
+		if err != nil {
+			return DispatchResult{}, err
+		}
+		if err := d.Blobs.Put(ctx, optionsKey, bytes.NewReader(b)); err != nil {
+			return DispatchResult{}, fmt.Errorf("write run options: %w", err)
 		}
 	}
 	key := ManifestKey(runID)
@@ -134,14 +166,29 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 	}
 	res := DispatchResult{RunID: runID, ManifestKey: key, Pairs: len(accounts) * len(regions), Accounts: len(accounts),
 		Regions: regions, Checks: ids, StartedAt: now, RegionCount: len(regions),
-		MaxConcurrency: cmp.Or(req.MaxConcurrency, DefaultMaxConcurrency), ToleratedFailurePercentage: DefaultToleratedFailurePercentage}
-	if req.ToleratedFailurePercentage != nil {
-		res.ToleratedFailurePercentage = *req.ToleratedFailurePercentage
-	}
-	if d.Logger != nil {
-		d.Logger.Info("dispatched", "run_id", runID, "accounts", res.Accounts, "regions", len(regions), "pairs", res.Pairs)
-	}
+		MaxConcurrency: d.maxConcurrency(req, runID)}
+	d.logger().Info("dispatched", "run_id", runID, "accounts", res.Accounts, "regions", len(regions), "pairs", res.Pairs,
+		"max_concurrency", res.MaxConcurrency, "options_key", optionsKey)
 	return res, nil
+}
+
+// maxConcurrency is the request's (or the default) Map concurrency, at most
+// the collector's reserved concurrency.
+func (d *Dispatcher) maxConcurrency(req RunRequest, runID string) int {
+	n := cmp.Or(req.MaxConcurrency, DefaultMaxConcurrency)
+	if d.CollectorConcurrency <= 0 || n <= d.CollectorConcurrency {
+		return n
+	}
+	d.logger().Info("maxConcurrency lowered to the collector's reserved concurrency", "run_id", runID,
+		"requested", n, "from_request", req.MaxConcurrency != 0, "collector_concurrency", d.CollectorConcurrency)
+	return d.CollectorConcurrency
+}
+
+func (d *Dispatcher) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // DefaultRunID names a run by its UTC start time and a random suffix.

@@ -16,7 +16,7 @@ func FuzzDispatchInput(f *testing.F) {
 	for _, s := range []string{`{}`, `null`, ``, `{"accounts":["123456789012"],"regions":["us-east-1"]}`,
 		`{"source":"aws.events","detail-type":"Scheduled Event","detail":{"checks":["ec2-idle-instance"]}}`,
 		`{"acounts":[]}`, `{"lookbackDays":-1}`, `{"params":{"ec2-idle-instance":{"cpuPercent":101}}}`,
-		`{"exclusions":[{"resources":["i-[abc"]}]}`, `{"maxConcurrency":0,"toleratedFailurePercentage":101}`, `[1,2]`, `{"runId":"../x"}`} {
+		`{"exclusions":[{"resources":["i-[abc"]}]}`, `{"maxConcurrency":0,"toleratedFailurePercentage":10}`, `[1,2]`, `{"runId":"../x"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -51,7 +51,9 @@ func normal(r RunRequest) string {
 func FuzzCollectInput(f *testing.F) {
 	for _, s := range []string{`{"runId":"r1","accountId":"123456789012","region":"us-east-1","checks":["ec2-idle-instance"]}`,
 		`{"Items":[{"runId":"r1","accountId":"123456789012","region":"us-east-1"}],"BatchInput":{}}`,
-		`{"Items":[]}`, `{"Items":null}`, `{"accountId":1}`, `"x"`, `{"runId":"r1","accountId":"123456789012","region":"us-east-1","exclusions":[{}]}`} {
+		`{"Items":[{"runId":"r1","accountId":"123456789012","region":"us-east-1","optionsKey":"runs/r1/options.json"}],"childStartedAt":"2026-11-26T06:00:00.123Z"}`,
+		`{"Items":[{"runId":"r1","accountId":"123456789012","region":"us-east-1"}],"childStartedAt":"yesterday"}`,
+		`{"Items":[]}`, `{"Items":null}`, `{"accountId":1}`, `"x"`, `{"runId":"r1","accountId":"123456789012","region":"us-east-1","optionsKey":"runs/r2/options.json"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -304,13 +307,235 @@ func TestDispatcherManifest(t *testing.T) {
 		if it.AccountID == accts[1].ID {
 			t.Fatal("excluded account dispatched")
 		}
-		if it.RoleARN != "arn:aws:iam::"+it.AccountID+":role/OrgScanMember" || it.LookbackDays != 21 || it.RunID != res.RunID {
+		if it.RoleARN != "arn:aws:iam::"+it.AccountID+":role/OrgScanMember" || it.LookbackDays != 21 || it.RunID != res.RunID || it.OptionsKey != "" {
 			t.Fatalf("item %+v", it)
 		}
 		seen[it.AccountID+"/"+it.Region] = true
 	}
 	if len(seen) != 6 {
 		t.Fatal("duplicate pairs in the manifest")
+	}
+	// No parameters, no exclusions: no options object.
+	if _, err := blobs.Open(context.Background(), pipeline.OptionsKey(res.RunID)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("options object of a run without options: %v", err)
+	}
+}
+
+// staticDiscovery is an organization given in full.
+type staticDiscovery struct {
+	accounts []pipeline.Account
+	regions  []string
+}
+
+func (d staticDiscovery) Accounts(context.Context, []string) ([]pipeline.Account, error) {
+	return d.accounts, nil
+}
+func (d staticDiscovery) Regions(context.Context) ([]string, error) { return d.regions, nil }
+
+// worstRegions are n region names as long as real ones get, in the
+// partition with the longest ARN prefix.
+func worstRegions(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("us-gov-northeast-%d", i+1))
+	}
+	return out
+}
+
+// worstDispatch dispatches the worst realistic run: 40 regions in the
+// partition with the longest ARNs, every check, an 80-character run ID, a
+// 50-character account name of characters JSON escapes to 6 bytes
+// (Organizations allows 50), a 64-character role name under a
+// 512-character path (IAM's maxima), a lookback of three digits and run
+// options. It returns the result and the manifest's lines.
+func worstDispatch(t *testing.T) (pipeline.DispatchResult, [][]byte) {
+	t.Helper()
+	account := pipeline.Account{ID: "123456789012", Name: strings.Repeat("<", 50)}
+	role := strings.Repeat(strings.Repeat("p", 63)+"/", 8) + strings.Repeat("r", 64)
+	blobs := store.Dir{Root: t.TempDir()}
+	d := &pipeline.Dispatcher{Discovery: staticDiscovery{[]pipeline.Account{account}, worstRegions(40)}, Blobs: blobs, Clock: wallClock, DefaultRoleName: role}
+	runID := strings.Repeat("r", 80)
+	res, err := d.Handle(context.Background(), pipeline.RunRequest{RunID: runID, LookbackDays: 454,
+		Params: map[string]map[string]float64{"ec2-idle-instance": {"cpuPercent": 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := blobs.Open(context.Background(), res.ManifestKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	manifest, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, bytes.Split(bytes.TrimSpace(manifest), []byte("\n"))
+}
+
+// The work items of the worst realistic run stay within MaxWorkItemBytes,
+// and so one account's items within the ItemBatcher's
+// MaxInputBytesPerBatch (256 KiB).
+func TestWorkItemsStaySmall(t *testing.T) {
+	t.Parallel()
+	// 40 regions × MaxWorkItemBytes fit a batch: the item bound is what
+	// keeps one account's regions in one child.
+	if 40*pipeline.MaxWorkItemBytes > pipeline.MaxBatchInputBytes || pipeline.MaxBatchRegions < 40 {
+		t.Fatalf("40 × %d = %d bytes > MaxInputBytesPerBatch %d", pipeline.MaxWorkItemBytes, 40*pipeline.MaxWorkItemBytes, pipeline.MaxBatchInputBytes)
+	}
+	res, lines := worstDispatch(t)
+	largest := 0
+	var items []pipeline.WorkItem
+	for _, l := range lines {
+		largest = max(largest, len(l))
+		var it pipeline.WorkItem
+		if err := json.Unmarshal(l, &it); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it)
+	}
+	batch, _ := json.Marshal(pipeline.CollectInput{Items: items, ChildStartedAt: ptr(wallClock())})
+	t.Logf("largest work item %d bytes; the batch of 40 regions %d bytes", largest, len(batch))
+	if len(items) != 40 || len(items[0].Checks) != len(checks.IDs()) || items[0].OptionsKey != pipeline.OptionsKey(res.RunID) ||
+		!strings.HasPrefix(items[0].RoleARN, "arn:aws-us-gov:iam::") {
+		t.Fatalf("not the worst case: %d items, first %+v", len(items), items[0])
+	}
+	if largest > pipeline.MaxWorkItemBytes || len(batch) > pipeline.MaxBatchInputBytes {
+		t.Fatalf("largest work item %d bytes (bound %d), batch %d bytes (bound %d)", largest, pipeline.MaxWorkItemBytes, len(batch), pipeline.MaxBatchInputBytes)
+	}
+}
+
+// The dispatcher's task result stays under Step Functions' 256 KiB in the
+// worst case (40 regions, every check, an 80-character run ID).
+func TestDispatchResultFitsTheTaskResultQuota(t *testing.T) {
+	t.Parallel()
+	res, _ := worstDispatch(t)
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dispatch result: %d bytes", len(b))
+	if len(res.Regions) != 40 || len(res.Checks) != len(checks.IDs()) || len(res.RunID) != 80 {
+		t.Fatalf("not the worst case: %s", b)
+	}
+	if len(b) > pipeline.MaxStatePayloadBytes {
+		t.Fatalf("dispatch result of %d bytes, over %d", len(b), pipeline.MaxStatePayloadBytes)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A work item over MaxWorkItemBytes (an absurd account name) and more regions
+// than fit one batch are refused before anything is written.
+func TestDispatcherRefusesOversizedBatches(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		disc  staticDiscovery
+		field string
+	}{
+		{"account name of 5,000 bytes", staticDiscovery{[]pipeline.Account{{ID: "123456789012", Name: strings.Repeat("n", 5000)}}, []string{"us-east-1"}}, "accounts"},
+		{"65 regions", staticDiscovery{[]pipeline.Account{{ID: "123456789012"}}, worstRegions(pipeline.MaxBatchRegions + 1)}, "regions"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			d := &pipeline.Dispatcher{Discovery: tc.disc, Blobs: store.Dir{Root: dir}, Clock: wallClock}
+			_, err := d.Handle(context.Background(), pipeline.RunRequest{Exclusions: []finding.Exclusion{{Regions: []string{"us-east-1"}}}})
+			var ir *pipeline.InvalidRequestError
+			if !errors.As(err, &ir) || ir.Field != tc.field {
+				t.Fatalf("err = %v, want InvalidRequestError on %s", err, tc.field)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("a refused run wrote %v", entries)
+			}
+		})
+	}
+}
+
+// 1,000 exclusions stay out of the work items: they are written once, to
+// the run's options object, which the collector reads and applies (the
+// last exclusion suppresses what it matches).
+func TestThousandExclusionsInRunOptions(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 1, Accounts: 25})
+	dir := t.TempDir()
+	var excl []finding.Exclusion
+	for i := range 999 {
+		excl = append(excl, finding.Exclusion{Resources: []string{fmt.Sprintf("nothing-%04d-*", i)}, Reason: fmt.Sprintf("exclusion %d", i)})
+	}
+	excl = append(excl, finding.Exclusion{Checks: []string{"rds-idle-instance"}, Tags: map[string]string{"team": "data"}, Reason: "exclusion 999"})
+	params := map[string]map[string]float64{"ec2-idle-instance": {"cpuPercent": 5}}
+	sum, err := newLocal(t, org, dir, 4).Run(context.Background(), pipeline.RunRequest{RunID: "excl", Exclusions: excl, Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, pipeline.ManifestKey("excl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
+		if len(l) > 1024 || bytes.Contains(l, []byte("exclusion")) || !bytes.Contains(l, []byte(`"optionsKey":"runs/excl/options.json"`)) {
+			t.Fatalf("work item of %d bytes: %.300s", len(l), l)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, pipeline.OptionsKey("excl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts pipeline.RunOptions
+	if err := json.Unmarshal(b, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(pipeline.RunOptions{Params: params, Exclusions: excl}, opts); d != "" {
+		t.Fatalf("options object (-want +got):\n%s", d)
+	}
+	suppressed := 0
+	for _, f := range readFindings(t, dir, sum) {
+		if f.CheckID == "rds-idle-instance" && f.Tags["team"] == "data" {
+			if f.Status != finding.Suppressed || f.SuppressedBy != "configured exclusion: exclusion 999" {
+				t.Fatalf("finding matched by exclusion 999: %+v", f)
+			}
+			suppressed++
+		}
+	}
+	if suppressed == 0 || sum.Suppressed < suppressed {
+		t.Fatalf("%d data-team databases suppressed, summary says %d", suppressed, sum.Suppressed)
+	}
+}
+
+// The Map's MaxConcurrency is the request's (or the default) but never more
+// than the collector's reserved concurrency; lowering it is logged.
+func TestDispatcherMaxConcurrency(t *testing.T) {
+	t.Parallel()
+	org := mustSim(t, sim.Config{Seed: 2, Accounts: 1})
+	for _, tc := range []struct {
+		name                 string
+		collector, requested int
+		want                 int
+		logged               bool
+	}{
+		{"unreserved, default", 0, 0, pipeline.DefaultMaxConcurrency, false},
+		{"unreserved, requested", 0, 500, 500, false},
+		{"reserved above the default", 50, 0, pipeline.DefaultMaxConcurrency, false},
+		{"reserved below the default", 10, 0, 10, true},
+		{"reserved below the request", 30, 100, 30, true},
+		{"request below the reservation", 50, 10, 10, false},
+		{"request equal to the reservation", 30, 30, 30, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var log bytes.Buffer
+			d := &pipeline.Dispatcher{Discovery: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: wallClock,
+				Logger: slog.New(slog.NewJSONHandler(&log, nil)), CollectorConcurrency: tc.collector}
+			res, err := d.Handle(context.Background(), pipeline.RunRequest{MaxConcurrency: tc.requested})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lowered := strings.Contains(log.String(), "maxConcurrency lowered")
+			if res.MaxConcurrency != tc.want || lowered != tc.logged {
+				t.Fatalf("MaxConcurrency %d (want %d), logged %v (want %v): %s", res.MaxConcurrency, tc.want, lowered, tc.logged, log.String())
+			}
+		})
 	}
 }
 

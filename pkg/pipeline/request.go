@@ -159,9 +159,6 @@ func (r RunRequest) Validate() error {
 	if r.MaxConcurrency != 0 && (r.MaxConcurrency < 1 || r.MaxConcurrency > 10000) {
 		return &InvalidRequestError{Field: "maxConcurrency", Value: fmt.Sprint(r.MaxConcurrency), Reason: "must be 1..10000 (the Distributed Map's limit)"}
 	}
-	if p := r.ToleratedFailurePercentage; p != nil && (*p < 0 || *p > 100) {
-		return &InvalidRequestError{Field: "toleratedFailurePercentage", Value: fmt.Sprint(*p), Reason: "must be 0..100"}
-	}
 	for i, e := range r.Exclusions {
 		if err := e.Validate(); err != nil {
 			return exclusionError(i, err)

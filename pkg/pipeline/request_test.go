@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -10,15 +11,29 @@ import (
 // the execution input's and an exclusion's field names (a contract with the
 // state machine and the configuration docs).
 func TestRequestFieldNames(t *testing.T) {
-	want := []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency", "toleratedFailurePercentage"}
+	want := []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency"}
 	if !reflect.DeepEqual(runRequestFields, want) {
 		t.Errorf("runRequestFields = %v, want %v", runRequestFields, want)
 	}
 	if want := []string{"checks", "accounts", "regions", "resources", "tags", "reason"}; !reflect.DeepEqual(exclusionFields, want) {
 		t.Errorf("exclusionFields = %v, want %v", exclusionFields, want)
 	}
-	if got, want := workItemFields, []string{"runId", "accountId", "accountName", "region", "roleArn", "checks", "lookbackDays", "params", "exclusions"}; !reflect.DeepEqual(got, want) {
+	if got, want := workItemFields, []string{"runId", "accountId", "accountName", "region", "roleArn", "checks", "lookbackDays", "optionsKey"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("workItemFields = %v, want %v", got, want)
+	}
+	if got, want := collectInputFields, []string{"Items", "childStartedAt", "BatchInput"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("collectInputFields = %v, want %v", got, want)
+	}
+}
+
+// A request that still sets toleratedFailurePercentage (the Map now
+// tolerates every failed child and records it) is refused like any unknown
+// field, not silently ignored.
+func TestToleratedFailurePercentageIsGone(t *testing.T) {
+	_, err := DecodeRunRequest([]byte(`{"regions":["us-east-1"],"toleratedFailurePercentage":10}`))
+	var ir *InvalidRequestError
+	if !errors.As(err, &ir) || ir.Field != "toleratedFailurePercentage" || !strings.Contains(ir.Reason, "is not a run request field") {
+		t.Fatalf("err = %v, want the unknown field named", err)
 	}
 }
 

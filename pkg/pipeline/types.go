@@ -10,6 +10,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,20 +61,20 @@ type RunRequest struct {
 	// configuration file).
 	Exclusions []finding.Exclusion `json:"exclusions,omitempty"`
 	// MaxConcurrency bounds the Distributed Map's child executions
-	// (default DefaultMaxConcurrency); ToleratedFailurePercentage is the
-	// share of failed batches the Map tolerates (default
-	// DefaultToleratedFailurePercentage). Only the state machine reads them.
-	MaxConcurrency             int  `json:"maxConcurrency,omitempty"`
-	ToleratedFailurePercentage *int `json:"toleratedFailurePercentage,omitempty"`
+	// (default DefaultMaxConcurrency, lowered to the dispatcher's
+	// CollectorConcurrency). Only the state machine reads it.
+	MaxConcurrency int `json:"maxConcurrency,omitempty"`
 }
 
-// Distributed Map defaults.
-const (
-	DefaultMaxConcurrency             = 40
-	DefaultToleratedFailurePercentage = 10
-)
+// DefaultMaxConcurrency is the Distributed Map's concurrency when the
+// request sets none.
+const DefaultMaxConcurrency = 40
 
 // WorkItem is one account × region to scan: one line of the run manifest.
+// It stays small whatever the request (at most MaxWorkItemBytes of JSON, so
+// that a batch of one account's regions fits the ItemBatcher's
+// MaxInputBytesPerBatch): the request's thresholds and exclusions, which
+// can be long, are in the run options object named by OptionsKey.
 type WorkItem struct {
 	RunID       string   `json:"runId"`
 	AccountID   string   `json:"accountId"`
@@ -78,10 +82,107 @@ type WorkItem struct {
 	Region      string   `json:"region"`
 	RoleARN     string   `json:"roleArn,omitempty"`
 	Checks      []string `json:"checks"`
-	// LookbackDays and Params carry the request's overrides to the collector.
-	LookbackDays int                           `json:"lookbackDays,omitempty"`
-	Params       map[string]map[string]float64 `json:"params,omitempty"`
-	Exclusions   []finding.Exclusion           `json:"exclusions,omitempty"`
+	// LookbackDays carries the request's override to the collector.
+	LookbackDays int `json:"lookbackDays,omitempty"`
+	// OptionsKey is OptionsKey(RunID) when the run has parameters or
+	// exclusions, empty otherwise.
+	OptionsKey string `json:"optionsKey,omitempty"`
+}
+
+// Work item bounds. The Distributed Map's ItemBatcher sends a child at most
+// MaxInputBytesPerBatch of items, 256 KiB by default and at most
+// (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html);
+// the state machine batches one account's regions, so an account's items
+// must fit together or its batch would be split (and the pairs of one
+// account scanned by two children, each assuming the role).
+const (
+	// MaxBatchInputBytes is the state machine's MaxInputBytesPerBatch.
+	MaxBatchInputBytes = 256 * 1024
+	// MaxWorkItemBytes bounds one work item's JSON; the dispatcher refuses
+	// a run that would exceed it. A realistic worst case (every check, a
+	// 50-character account name, a 64-character role name under a
+	// 512-character path) is under 2 KiB.
+	MaxWorkItemBytes = 4 * 1024
+	// MaxBatchRegions is the most regions a run may scan so that one
+	// account's items always fit a batch: 64, more than AWS has.
+	MaxBatchRegions = MaxBatchInputBytes / MaxWorkItemBytes
+)
+
+// MaxErrorMessageBytes bounds a CheckError's message (CapMessage): a pair
+// result carries an error per check with AWS's own message, and a batch's
+// results must stay small (MaxCollectOutputBytes).
+const MaxErrorMessageBytes = 1024
+
+// CapMessage returns msg cut at a UTF-8 boundary to at most
+// MaxErrorMessageBytes bytes, ending in "…" when it was cut.
+func CapMessage(msg string) string {
+	if len(msg) <= MaxErrorMessageBytes {
+		return msg
+	}
+	const ellipsis = "…"
+	return truncateUTF8(msg, MaxErrorMessageBytes-len(ellipsis)) + ellipsis
+}
+
+// RunOptions are the parts of a run request every pair needs but that can
+// be large (up to 1,000 exclusions): the dispatcher writes them once, at
+// OptionsKey(runID), instead of into every work item.
+type RunOptions struct {
+	Params     map[string]map[string]float64 `json:"params,omitempty"`
+	Exclusions []finding.Exclusion           `json:"exclusions,omitempty"`
+}
+
+// Empty reports whether the options change nothing (no object is written).
+func (o RunOptions) Empty() bool { return len(o.Params) == 0 && len(o.Exclusions) == 0 }
+
+// Validate checks the exclusions (finding.Exclusion.Validate); the
+// parameters are checked against the pair's checks by checks.Configure.
+// Its error is an *InvalidRequestError.
+func (o RunOptions) Validate() error {
+	for i, e := range o.Exclusions {
+		if err := e.Validate(); err != nil {
+			return exclusionError(i, err)
+		}
+	}
+	return nil
+}
+
+// OptionsKey is where the dispatcher writes a run's RunOptions.
+func OptionsKey(runID string) string { return "runs/" + runID + "/options.json" }
+
+// ReadRunOptions reads and validates the run options object at key. A
+// missing, malformed or invalid object is an *InvalidRequestError naming the
+// key (retrying cannot help); any other error (S3 unavailable) is returned
+// as it is.
+func ReadRunOptions(ctx context.Context, blobs store.Blobs, key string) (RunOptions, error) {
+	invalid := func(reason string) error {
+		return &InvalidRequestError{Field: "optionsKey", Value: key, Reason: reason}
+	}
+	rc, err := blobs.Open(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return RunOptions{}, invalid("names no run options object")
+	}
+	if err != nil {
+		return RunOptions{}, fmt.Errorf("read run options %s: %w", key, err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return RunOptions{}, fmt.Errorf("read run options %s: %w", key, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var o RunOptions
+	if err := dec.Decode(&o); err != nil {
+		return RunOptions{}, invalid("is not a run options object: " + err.Error())
+	}
+	if dec.More() {
+		return RunOptions{}, invalid("is not a run options object: data after the JSON object")
+	}
+	if err := o.Validate(); err != nil {
+		// The InvalidRequestError of the key, saying what is wrong inside.
+		return RunOptions{}, invalid("holds an invalid " + strings.TrimPrefix(err.Error(), "invalid request: "))
+	}
+	return o, nil
 }
 
 // PairStatus is how the scan of one pair ended.
@@ -125,6 +226,13 @@ func ChunkKey(runID, accountID, region string) string {
 	return "runs/" + runID + "/chunks/" + accountID + "/" + region + ".jsonl.gz"
 }
 
+// ResultsKey is where the collector writes a batch's full CollectOutput
+// when it is too large to return (over MaxCollectOutputBytes); a batch is
+// one account's regions.
+func ResultsKey(runID, accountID string) string {
+	return "runs/" + runID + "/results/" + accountID + ".json"
+}
+
 // gzipWriters are reused: a collector writes two objects a pair, and a new
 // gzip.Writer allocates most of a megabyte of compressor state — a CPU
 // profile of a 5,100-pair scan found the garbage collector chasing them.
@@ -153,7 +261,8 @@ func WriteJSONLines[T any](ctx context.Context, blobs store.Blobs, key string, i
 	return blobs.Put(ctx, key, &buf)
 }
 
-// Validate checks the item's run ID, account ID and region.
+// Validate checks the item's run ID, account ID, region, role and options
+// key.
 func (it WorkItem) Validate() error {
 	switch {
 	case !runIDRe.MatchString(it.RunID):
@@ -174,10 +283,8 @@ func (it WorkItem) Validate() error {
 			return &InvalidRequestError{Field: "roleArn", Value: it.RoleARN, Reason: "is not a role of account " + it.AccountID}
 		}
 	}
-	for i, e := range it.Exclusions {
-		if err := e.Validate(); err != nil {
-			return exclusionError(i, err)
-		}
+	if it.OptionsKey != "" && it.OptionsKey != OptionsKey(it.RunID) {
+		return &InvalidRequestError{Field: "optionsKey", Value: it.OptionsKey, Reason: "is not the run's options key " + OptionsKey(it.RunID)}
 	}
 	return nil
 }

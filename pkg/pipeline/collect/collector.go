@@ -6,9 +6,11 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -24,7 +26,7 @@ import (
 
 // DefaultDeadlineMargin is kept free before the invocation deadline to write
 // the pair's findings and return.
-const DefaultDeadlineMargin = 10 * time.Second
+const DefaultDeadlineMargin = pipeline.DefaultDeadlineMargin
 
 // ClientFactory is the seam between real AWS (assume role, regional
 // clients) and the simulator: it returns the API clients of a work item's
@@ -34,9 +36,11 @@ type ClientFactory interface {
 	Clients(ctx context.Context, item pipeline.WorkItem) (checks.Clients, error)
 }
 
-// Collector scans account × region pairs: it gets the pair's clients, runs
-// the checks (checks.Scan), writes the findings chunk and returns a small
-// pipeline.PairResult per pair.
+// Collector scans account × region pairs: it reads the run's options
+// (pipeline.RunOptions, once per key), gets the pair's clients, runs the
+// checks (checks.Scan), writes the findings chunk and returns a small
+// pipeline.PairResult per pair. Its methods are safe for concurrent use; a
+// Collector must not be copied after first use.
 type Collector struct {
 	Clients ClientFactory
 	Blobs   store.Blobs
@@ -49,6 +53,72 @@ type Collector struct {
 	// DeadlineMargin: when ctx has a deadline, checks stop starting this long
 	// before it so the pair can still be saved as partial.
 	DeadlineMargin time.Duration
+
+	// options caches the run options objects the items name.
+	options optionsCache
+}
+
+// optionsCache holds the run options of the keys read so far: a batch's
+// pairs share one object, and a warm function sees the next runs'. Each key
+// is read once however many pairs ask at the same time (the others wait
+// for that read); an object that is missing or invalid is remembered too
+// (retrying cannot help), a read that failed otherwise is not.
+type optionsCache struct {
+	mu      sync.Mutex
+	entries map[string]*optionsEntry
+}
+
+// optionsEntry is one key's read; done is closed when opts and err are set.
+type optionsEntry struct {
+	done chan struct{}
+	opts pipeline.RunOptions
+	err  error
+}
+
+// maxCachedOptions bounds the cache: runs are hours apart and a warm
+// function serves one run at a time.
+const maxCachedOptions = 8
+
+func (c *optionsCache) get(ctx context.Context, blobs store.Blobs, key string) (pipeline.RunOptions, error) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	if ok {
+		c.mu.Unlock()
+		select {
+		case <-e.done:
+			return e.opts, e.err
+		case <-ctx.Done():
+			return pipeline.RunOptions{}, ctx.Err()
+		}
+	}
+	if c.entries == nil || len(c.entries) >= maxCachedOptions {
+		c.entries = map[string]*optionsEntry{}
+	}
+	e = &optionsEntry{done: make(chan struct{})}
+	c.entries[key] = e
+	c.mu.Unlock()
+	defer close(e.done)
+	e.opts, e.err = pipeline.ReadRunOptions(ctx, blobs, key)
+	var ir *pipeline.InvalidRequestError
+	if e.err != nil && !errors.As(e.err, &ir) {
+		// Transient: the pairs waiting now share this failure, the next
+		// ones read again.
+		c.mu.Lock()
+		if c.entries[key] == e {
+			delete(c.entries, key)
+		}
+		c.mu.Unlock()
+	}
+	return e.opts, e.err
+}
+
+// runOptions returns the run options the item names (none when it names
+// none).
+func (c *Collector) runOptions(ctx context.Context, item pipeline.WorkItem) (pipeline.RunOptions, error) {
+	if item.OptionsKey == "" {
+		return pipeline.RunOptions{}, nil
+	}
+	return c.options.get(ctx, c.Blobs, item.OptionsKey)
 }
 
 // Handle scans a batch of items (in AWS, one account's regions) and returns
@@ -88,6 +158,11 @@ func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipel
 			res.Status = pipeline.PairFailed
 			res.Errors = append(res.Errors, checks.CheckError{Code: "Panic", Message: fmt.Sprint(r), Count: 1})
 		}
+		// AWS's messages are unbounded; the batch's results must stay
+		// under MaxCollectOutputBytes.
+		for i := range res.Errors {
+			res.Errors[i].Message = pipeline.CapMessage(res.Errors[i].Message)
+		}
 		res.DurationMs = time.Since(start).Milliseconds()
 	}()
 	fail := func(code string, err error) pipeline.PairResult {
@@ -103,7 +178,17 @@ func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipel
 	if err != nil {
 		return fail("InvalidRequestError", err)
 	}
-	cfgs, err := checks.Configure(cs, item.Params, item.LookbackDays)
+	opts, err := c.runOptions(ctx, item)
+	var ir *pipeline.InvalidRequestError
+	switch {
+	case errors.As(err, &ir):
+		return fail("InvalidRequestError", err)
+	case err != nil:
+		// Not the account's AWS error code: an S3 failure must not read
+		// as the account denying access (pipeline.AccountAccessError).
+		return fail("RunOptionsUnreadable", err)
+	}
+	cfgs, err := checks.Configure(cs, opts.Params, item.LookbackDays)
 	if err != nil {
 		return fail("InvalidRequestError", err)
 	}
@@ -145,7 +230,7 @@ func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipel
 			Reason: j.Verdict.Reason, Evidence: j.Verdict.Evidence, MonthlyCostUSD: j.Verdict.MonthlyCostUSD,
 			Tags: j.Resource.Tags, FirstSeen: now, LastSeen: now, Status: finding.Open,
 		})
-		finding.Suppress(&fs[len(fs)-1], item.Exclusions)
+		finding.Suppress(&fs[len(fs)-1], opts.Exclusions)
 	}
 	if len(fs) > 0 {
 		key := pipeline.ChunkKey(item.RunID, item.AccountID, item.Region)
