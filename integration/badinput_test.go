@@ -40,8 +40,8 @@ import (
 // data directories as they were (compared entry by entry, content hashes
 // and modification times included); the Lambda handlers return
 // *pipeline.InvalidRequestError (or, for a work item naming an unknown
-// check or a bad threshold, the documented failed pair whose error code is
-// InvalidRequestError) and send no write request, so the test's own bucket
+// check, a bad threshold or missing run options, the documented failed pair
+// whose error code is InvalidRequestError) and send no write request, so the test's own bucket
 // and state table are empty at the end.
 func TestBadInput(t *testing.T) {
 	w := seeded(t)
@@ -242,7 +242,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("work items", func(t *testing.T) {
-		fn := pipeline.CollectFunction{Collector: bi.harness.local.Collector}
+		fn := pipeline.CollectFunction{Collector: bi.harness.local.Collector, Blobs: bi.harness.local.Dispatcher.Blobs}
 		// item is a valid work item with fields added: the collector would
 		// assume the member's role and, for the age-free Elastic IP check,
 		// find moto's unassociated addresses and write them.
@@ -266,7 +266,8 @@ func TestBadInput(t *testing.T) {
 			{"not JSON", `runId=badinput`, "input", "", "is not a JSON object"},
 			{"role of another account", strings.Replace(eip(""), "arn:aws:iam::"+member, "arn:aws:iam::999999999999", 1), "roleArn", "arn:aws:iam::999999999999:role/" + mototest.RoleName, "is not a role of account " + member},
 			{"role ARN that is not one", strings.Replace(eip(""), "arn:aws:iam::"+member+":role/"+mototest.RoleName, "garbage", 1), "roleArn", "garbage", "is not an IAM role ARN"},
-			{"exclusion of a short account ID", eip(`,"exclusions":[{"accounts":["12345"]}]`), "exclusions[0].accounts", "12345", ""},
+			{"exclusions in the item (they belong in the run options)", eip(`,"exclusions":[{"accounts":["12345"]}]`), "input", "exclusions", "is not a field"},
+			{"options of another run", eip(`,"optionsKey":"runs/other/options.json"`), "optionsKey", "runs/other/options.json", "is not the run's options key"},
 			{"JSON array", `[` + eip("") + `]`, "input", "", "is not a JSON object"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -281,7 +282,7 @@ func TestBadInput(t *testing.T) {
 		// the value, and no credentials asked for.
 		for _, tc := range []struct{ name, input, says string }{
 			{"unknown check", item("s3-nope", ""), `unknown check "s3-nope"`},
-			{"threshold out of range", item("ec2-idle-instance", `,"params":{"ec2-idle-instance":{"cpuPercent":-1}}`), "parameter cpuPercent=-1: must be within [0, 100]"},
+			{"run options that do not exist", item("ec2-idle-instance", `,"optionsKey":"runs/badinput/options.json"`), `"runs/badinput/options.json" names no run options object`},
 			{"lookback beyond CloudWatch retention", item("ec2-idle-instance", `,"lookbackDays":9999`), "parameter lookbackDays=9999: must be within [1, 454]"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -314,7 +315,10 @@ func TestBadInput(t *testing.T) {
 		for _, tc := range []badRequest{
 			{"run ID escaping the bucket prefix", `{"runId":"../x","startedAt":"2026-11-26T00:00:00Z"}`, "runId", "../x", ""},
 			{"start time not a time", `{"runId":"badinput","startedAt":"yesterday"}`, "input", "", `parsing time "yesterday"`},
-			{"misspelt field", `{"runId":"badinput","startedAt":"2026-11-26T00:00:00Z","pair":[]}`, "input", "", `unknown field "pair"`},
+			{"misspelt field", `{"runId":"badinput","startedAt":"2026-11-26T00:00:00Z","pair":[]}`, "input", "pair", "is not a field"},
+			{"mis-cased field", `{"RunID":"badinput","startedAt":"2026-11-26T00:00:00Z"}`, "input", "RunID", "is not a field"},
+			{"trailing data", `{"runId":"badinput","startedAt":"2026-11-26T00:00:00Z"} {}`, "input", "", "is not a JSON object"},
+			{"Map outcome without results or error", `{"runId":"badinput","startedAt":"2026-11-26T00:00:00Z","collect":{}}`, "collect", "", "has neither resultWriter nor Error"},
 			{"pair of another run", fmt.Sprintf(`{"runId":"badinput","startedAt":"2026-11-26T00:00:00Z","pairs":[{"runId":"other","accountId":%q,"region":"us-east-1","status":"ok","checks":[]}]}`, member),
 				"pairs", "other", "belongs to another run than badinput"},
 			{"pair of a malformed account", `{"runId":"badinput","startedAt":"2026-11-26T00:00:00Z","pairs":[{"runId":"badinput","accountId":"12345","region":"us-east-1","status":"ok","checks":[]}]}`,

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/orgscan/orgscan/internal/historytest"
+	"github.com/orgscan/orgscan/internal/mototest"
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/store"
 )
@@ -52,4 +54,31 @@ func dumpTable(t *testing.T, db *dynamodb.Client, table string) []byte {
 	}
 	sort.Strings(lines)
 	return []byte(strings.Join(lines, "\n"))
+}
+
+// historyEnv gives each call a table of its own in moto and a prefix of
+// its own in the bucket.
+func historyEnv(t *testing.T, w *mototest.World) func() historytest.Env {
+	cfg, err := awsx.LoadConfig(context.Background(), awsx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	return func() historytest.Env {
+		n++
+		_, state := stateTable(t)
+		prefix := fmt.Sprintf("%s-%d/", strings.ReplaceAll(t.Name(), "/", "_"), n)
+		return historytest.Env{State: state, Blobs: store.S3{Client: awsx.NewS3(cfg), Bucket: w.Bucket, Prefix: prefix}}
+	}
+}
+
+// Days 0, 2, then a late day 1, on DynamoDB and S3: the late run changes
+// nothing (each account's run mark refuses it, by a conditional write).
+func TestLateRunChangesNothingOnDynamoDB(t *testing.T) {
+	historytest.Ordered(t, historyEnv(t, seeded(t)))
+}
+
+// A killed aggregation carried by a new run, on DynamoDB and S3.
+func TestKilledAggregationIsCarriedOnDynamoDB(t *testing.T) {
+	historytest.Resumed(t, historyEnv(t, seeded(t)))
 }

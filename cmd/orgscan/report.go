@@ -56,7 +56,13 @@ func (a *App) report(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("no runs in %s: run `orgscan run` first (or pass --data)", *data)
 	}
-	rec := recs[0] // newest first
+	rec := recs[0] // newest first; by default the newest completed run
+	for _, r := range recs {
+		if pipeline.Completed(r) {
+			rec = r
+			break
+		}
+	}
 	if *runID != "" {
 		found := false
 		for _, r := range recs {
@@ -96,14 +102,7 @@ func reportInput(ctx context.Context, blobs store.Dir, rec store.RunRecord, recs
 	if err := json.Unmarshal(rec.Summary, &in.Summary); err != nil {
 		return in, fmt.Errorf("summary of the run record: %w", err)
 	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		var s pipeline.RunSummary
-		if json.Unmarshal(recs[i].Summary, &s) != nil {
-			continue // a record this version cannot read has no point to give
-		}
-		in.Trend = append(in.Trend, pipeline.TrendPoint{RunID: recs[i].RunID, StartedAt: recs[i].StartedAt,
-			Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
-	}
+	in.Trend = pipeline.Trend(recs)
 
 	top := pipeline.TopFindings{Max: pipeline.MaxReportFindings}
 	err := readJSONLines(ctx, blobs, pipeline.FindingsKey(rec.RunID), func(f finding.Finding) {

@@ -332,6 +332,19 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 		}
 	}
 
+	if len(s.Carried) > 0 {
+		fmt.Fprintf(w, "\ncarried the changes of runs whose aggregation died: %s\n", strings.Join(s.Carried, ", "))
+	}
+	if len(s.Warnings) > 0 {
+		fmt.Fprintln(w, "\nWARNINGS")
+		for _, m := range s.Warnings {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
+		if s.WarningsOmitted > 0 {
+			fmt.Fprintf(w, "  … and %d more\n", s.WarningsOmitted)
+		}
+	}
+
 	fmt.Fprintln(w, "\nAPI CALLS BY OPERATION")
 	opW, total := len("total"), 0
 	for op, n := range s.APICalls {

@@ -91,16 +91,24 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 			"ORGSCAN_NOTIFY_MIN_USD": jsii.String(strconv.FormatFloat(cfg.NotifyMinUSD, 'f', -1, 64)),
 		},
 	}
+	if cfg.CollectorReservedConcurrency > 0 {
+		// Each Map child invokes the collector once: the dispatcher caps the
+		// Map's MaxConcurrency at the collector's reserved concurrency, so
+		// children are not throttled into the Scan task's two quick retries.
+		env["dispatcher"]["ORGSCAN_COLLECTOR_CONCURRENCY"] = jsii.String(strconv.Itoa(cfg.CollectorReservedConcurrency))
+	}
 	sizing := map[string]struct {
 		memory  float64
 		timeout awscdk.Duration
 	}{
 		// Discovery pages through the organization and writes one manifest.
 		"dispatcher": {pipeline.DispatcherMemoryMB, awscdk.Duration_Minutes(jsii.Number(5))},
-		// A child of the EXPRESS Distributed Map ends at 5 minutes; the
-		// collector stops starting checks 10 s before its own deadline and
-		// returns partial results, which must reach the Map before then.
-		"collector": {pipeline.CollectorMemoryMB, awscdk.Duration_Seconds(jsii.Number(270))},
+		// A child of the EXPRESS Distributed Map ends at 5 minutes. The
+		// collector returns by its child's start + pipeline.ChildScanBudget
+		// (240 s); its timeout is a backstop for a function that ignores its
+		// context, and the Scan task's TimeoutSeconds (250) bounds an attempt
+		// (docs/limits.md, "The EXPRESS child's time budget").
+		"collector": {pipeline.CollectorMemoryMB, awscdk.Duration_Seconds(jsii.Number(pipeline.CollectorTimeout.Seconds()))},
 		// One account's findings at a time in memory; Lambda's maximum run.
 		"aggregator": {pipeline.AggregatorMemoryMB, awscdk.Duration_Minutes(jsii.Number(15))},
 	}
@@ -142,11 +150,6 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 			fp.ReservedConcurrentExecutions = jsii.Number(float64(cfg.CollectorReservedConcurrency))
 		}
 		p.Functions[fn] = awslambda.NewFunction(stack, jsii.String(title(fn)), fp)
-		if fn == "collector" && cfg.CollectorReservedConcurrency > 0 && cfg.CollectorReservedConcurrency < pipeline.DefaultMaxConcurrency {
-			awscdk.Annotations_Of(p.Functions[fn]).AddWarningV2(jsii.String("orgscan:collectorConcurrency"), jsii.String(fmt.Sprintf(
-				"collectorReservedConcurrency %d is below the Distributed Map's default MaxConcurrency %d: children will be throttled and retried",
-				cfg.CollectorReservedConcurrency, pipeline.DefaultMaxConcurrency)), nil)
-		}
 	}
 	grantFunctions(stack, cfg, p, roles)
 
@@ -298,33 +301,44 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 		}))
 	}
 
-	// Dispatcher: discovery and the manifest.
+	// Dispatcher: discovery, the manifest and the run options.
 	d := roles["dispatcher"]
 	if cfg.Discovery == "organizations" {
 		allow(d, []string{"organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"}, jsii.String("*"))
 	}
 	allow(d, []string{"ec2:DescribeRegions"}, jsii.String("*"))
-	allow(d, []string{"s3:PutObject"}, obj(pipeline.ManifestKey("*")))
-	nag(d, "AwsSolutions-IAM5", "s3:PutObject on runs/*/manifest.jsonl: the dispatcher writes each run's manifest, and run IDs are generated at run time.",
-		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/manifest\.jsonl$/`)
+	allow(d, []string{"s3:PutObject"}, obj(pipeline.ManifestKey("*")), obj(pipeline.OptionsKey("*")))
+	nag(d, "AwsSolutions-IAM5", "s3:PutObject on runs/*/manifest.jsonl and runs/*/options.json: the dispatcher writes each run's manifest and options, and run IDs are generated at run time.",
+		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/(manifest\.jsonl|options\.json)$/`)
 
-	// Collector: the member role by name in any account, and its chunks.
+	// Collector: the member role by name in any account, the run options,
+	// its chunks and the results too large to return.
 	c := roles["collector"]
 	allow(c, []string{"sts:AssumeRole"}, stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String("*"),
 		Resource: jsii.String("role"), ResourceName: jsii.String(cfg.MemberRoleName),
 	}))
-	allow(c, []string{"s3:PutObject"}, obj(pipeline.ChunkKey("*", "*", "*")), obj(pipeline.InventoryKey("*", "*", "*")))
+	allow(c, []string{"s3:GetObject"}, obj(pipeline.OptionsKey("*")))
+	allow(c, []string{"s3:PutObject"}, obj(pipeline.ChunkKey("*", "*", "*")), obj(pipeline.InventoryKey("*", "*", "*")), obj(pipeline.ResultsKey("*", "*")))
 	nag(c, "AwsSolutions-IAM5", "sts:AssumeRole on role/"+cfg.MemberRoleName+" in any account: the collector scans every account of the organization, and accounts join and leave after deployment; only that role name, which itself trusts only this role and only with the ExternalId.",
 		`regex:/^Resource::arn:<AWS::Partition>:iam::\*:role\/`+regexp.QuoteMeta(cfg.MemberRoleName)+`$/`)
 	nag(c, "AwsSolutions-IAM5", "s3:PutObject on runs/*/chunks/*/*.jsonl.gz and runs/*/inventory/*/*.jsonl.gz: one object per run, account and region, all known only at run time.",
 		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/(chunks|inventory)\/\*\/\*\.jsonl\.gz$/`)
+	nag(c, "AwsSolutions-IAM5", "s3:GetObject on runs/*/options.json and s3:PutObject on runs/*/results/*.json: the run's options (read) and an account's results too large to return to the state machine (written), per run and account, known only at run time.",
+		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/(options\.json|results\/\*\.json)$/`)
 
 	// Aggregator: reads a run's scratch, writes its files and the history,
 	// and the state table through exactly the calls store.DynamoAPI has.
 	a := roles["aggregator"]
 	allow(a, []string{"s3:GetObject"}, obj("runs/*"))
 	allow(a, []string{"s3:PutObject"}, obj("runs/*"), obj(pipeline.FindingsTable+"/*"), obj(pipeline.PairsTable+"/*"), obj(pipeline.InventoryTable+"/*"), obj("reports/*"))
+	// When the Map failed, the aggregator lists what its ResultWriter wrote
+	// under runs/<run>/map/ (pipeline.MapPrefix); nothing else.
+	a.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  &[]*string{p.Bucket.BucketArn()},
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{pipeline.MapPrefix("*") + "/*"}}},
+	}))
 	// The run's event goes to the account's default bus (pkg/notify).
 	allow(a, []string{"events:PutEvents"}, jsii.String(fmt.Sprintf("arn:%s:events:%s:%s:event-bus/default", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID())))
 	tableArn := p.Table.AttrArn()
@@ -496,13 +510,20 @@ func newAlarms(stack awscdk.Stack, cfg Config, p *Pipeline) {
 			awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String("aggregated")),
 			awslogs.FilterPattern_NumberValue(jsii.String("$.failed"), jsii.String(">"), jsii.Number(0)),
 		),
-		MetricNamespace: jsii.String("OrgScan"),
+		MetricNamespace: jsii.String(pipeline.MetricsNamespace),
 		MetricName:      jsii.String("PairsFailed"),
 		MetricValue:     jsii.String("$.failed"),
 	})
 	p.alarm(stack, cfg, "PairsFailed", "A run could not scan some account x region pairs (see the run's pairs.jsonl or failed_pairs_last_run).",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String("OrgScan"), MetricName: jsii.String("PairsFailed"),
+			Namespace: jsii.String(pipeline.MetricsNamespace), MetricName: jsii.String("PairsFailed"),
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}))
+	// The aggregator logs this metric in CloudWatch's embedded metric format
+	// when EventBridge refuses a run's event (the run itself completes).
+	p.alarm(stack, cfg, "NotificationFailures", "A run's EventBridge event was not delivered (see the warnings in the run's summary.json).",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(pipeline.MetricsNamespace), MetricName: jsii.String("NotificationFailures"),
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
 		}))
 }

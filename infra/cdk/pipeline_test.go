@@ -33,7 +33,7 @@ func TestPipelineResourceCounts(t *testing.T) {
 		"AWS::Athena::NamedQuery":          len(queries.All()),
 		"AWS::Scheduler::Schedule":         1,
 		"AWS::SQS::Queue":                  1,
-		"AWS::CloudWatch::Alarm":           3,
+		"AWS::CloudWatch::Alarm":           4,
 		"AWS::Logs::MetricFilter":          1,
 		"AWS::Logs::LogGroup":              4, // three functions + the state machine
 	} {
@@ -132,7 +132,7 @@ func TestFunctions(t *testing.T) {
 	s := synth(t)
 	st := s.pipeline.Stack
 	wantEnv := map[string][]string{
-		"dispatcher": {"ORGSCAN_BUCKET", "ORGSCAN_DISCOVERY", "ORGSCAN_ROLE_NAME"},
+		"dispatcher": {"ORGSCAN_BUCKET", "ORGSCAN_COLLECTOR_CONCURRENCY", "ORGSCAN_DISCOVERY", "ORGSCAN_ROLE_NAME"},
 		"collector":  {"ORGSCAN_BUCKET", "ORGSCAN_EXTERNAL_ID", "ORGSCAN_PAIR_CONCURRENCY"},
 		"aggregator": {"ORGSCAN_BUCKET", "ORGSCAN_NOTIFY_MIN_USD", "ORGSCAN_TABLE"},
 	}
@@ -169,9 +169,10 @@ func TestFunctions(t *testing.T) {
 		timeout := p["Timeout"].(float64)
 		switch fn {
 		case "collector":
-			// Under the 5-minute limit of an EXPRESS child execution.
-			if timeout >= 300 {
-				t.Errorf("collector timeout %vs, want < 300", timeout)
+			// pipeline.CollectorTimeout, under the 5-minute limit of an
+			// EXPRESS child execution.
+			if timeout != pipeline.CollectorTimeout.Seconds() || timeout >= pipeline.ExpressChildLimit.Seconds() {
+				t.Errorf("collector timeout %vs, want %v (< %v)", timeout, pipeline.CollectorTimeout, pipeline.ExpressChildLimit)
 			}
 			if p["ReservedConcurrentExecutions"] != float64(50) {
 				t.Errorf("collector reserved concurrency %v, want 50", p["ReservedConcurrentExecutions"])
@@ -189,6 +190,11 @@ func TestFunctions(t *testing.T) {
 		case "dispatcher":
 			if vars["ORGSCAN_ROLE_NAME"] != "OrgScanMember" || vars["ORGSCAN_DISCOVERY"] != "organizations" {
 				t.Errorf("dispatcher role name %v, discovery %v", vars["ORGSCAN_ROLE_NAME"], vars["ORGSCAN_DISCOVERY"])
+			}
+			// The Map's MaxConcurrency is capped at the collector's
+			// reserved concurrency.
+			if vars["ORGSCAN_COLLECTOR_CONCURRENCY"] != "50" {
+				t.Errorf("ORGSCAN_COLLECTOR_CONCURRENCY = %v, want the collector's reserved 50", vars["ORGSCAN_COLLECTOR_CONCURRENCY"])
 			}
 		}
 	}
@@ -210,22 +216,28 @@ func TestLeastPrivilege(t *testing.T) {
 			"organizations:ListAccountsForParent":            {"*"},
 			"organizations:ListOrganizationalUnitsForParent": {"*"},
 			"ec2:DescribeRegions":                            {"*"},
-			"s3:PutObject":                                   {obj("/runs/*/manifest.jsonl")},
+			"s3:PutObject":                                   {obj("/runs/*/manifest.jsonl"), obj("/runs/*/options.json")},
 		},
 		"collector": {
 			"sts:AssumeRole": {"arn:<AWS::Partition>:iam::*:role/OrgScanMember"},
-			"s3:PutObject":   {obj("/runs/*/chunks/*/*.jsonl.gz"), obj("/runs/*/inventory/*/*.jsonl.gz")},
+			"s3:GetObject":   {obj("/runs/*/options.json")},
+			"s3:PutObject":   {obj("/runs/*/chunks/*/*.jsonl.gz"), obj("/runs/*/inventory/*/*.jsonl.gz"), obj("/runs/*/results/*.json")},
 		},
 		"aggregator": {
 			"s3:GetObject":            {obj("/runs/*")},
+			"s3:ListBucket":           {obj("")}, // with an s3:prefix condition, checked below
 			"s3:PutObject":            {obj("/findings/*"), obj("/inventory/*"), obj("/pairs/*"), obj("/reports/*"), obj("/runs/*")},
 			"events:PutEvents":        {"arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default"},
 			"dynamodb:BatchWriteItem": {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
+			"dynamodb:DeleteItem":     {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
 			"dynamodb:GetItem":        {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
+			"dynamodb:PutItem":        {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
 			"dynamodb:Query":          {table, table + "/index/byAccountStatus", table + "/index/byCheckCost"},
 		},
 	}
-	if got := DynamoActions(); !reflect.DeepEqual(got, []string{"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query"}) {
+	// PutItem and DeleteItem: the aggregation lease and the per-account
+	// run marks are conditional writes (pkg/store).
+	if got := DynamoActions(); !reflect.DeepEqual(got, []string{"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}) {
 		t.Errorf("DynamoActions() = %v", got)
 	}
 	for _, fn := range Functions {
@@ -247,6 +259,22 @@ func TestLeastPrivilege(t *testing.T) {
 		if !reflect.DeepEqual(got, want[fn]) {
 			t.Errorf("%s role permissions:\n got %s\nwant %s", fn, js(got), js(want[fn]))
 		}
+	}
+	// The aggregator lists only the Map's results of a run.
+	listed := false
+	for _, pol := range resources(s.pipelineJSON, "AWS::IAM::Policy") {
+		for _, st := range statements(props(pol)["PolicyDocument"]) {
+			if reflect.DeepEqual(strs(st["Action"]), []string{"s3:ListBucket"}) {
+				listed = true
+				if got := js(st["Condition"]); got != js(map[string]any{"StringLike": map[string]any{"s3:prefix": "runs/*/map/*"}}) &&
+					got != js(map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"runs/*/map/*"}}}) {
+					t.Errorf("s3:ListBucket condition %s, want s3:prefix runs/*/map/*", got)
+				}
+			}
+		}
+	}
+	if !listed {
+		t.Error("no s3:ListBucket statement for the aggregator")
 	}
 	// No action wildcard anywhere (s3:*, dynamodb:*), except the bucket
 	// policies' TLS-only Deny.
@@ -570,7 +598,7 @@ func TestAlarms(t *testing.T) {
 		}
 		metrics[p["Namespace"].(string)+"/"+p["MetricName"].(string)] = true
 	}
-	for _, m := range []string{"AWS/States/ExecutionsFailed", "OrgScan/PairsFailed", "AWS/SQS/ApproximateNumberOfMessagesVisible"} {
+	for _, m := range []string{"AWS/States/ExecutionsFailed", "OrgScan/PairsFailed", "OrgScan/NotificationFailures", "AWS/SQS/ApproximateNumberOfMessagesVisible"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s (have %v)", m, metrics)
 		}
@@ -643,4 +671,28 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// An unreserved collector (collectorReservedConcurrency 0) leaves the Map's
+// concurrency uncapped: no reservation, no ORGSCAN_COLLECTOR_CONCURRENCY.
+func TestUnreservedCollectorIsNotACap(t *testing.T) {
+	requireBootstraps(t)
+	app, _ := testApp(t, map[string]any{"collectorReservedConcurrency": 0})
+	cfg, err := LoadConfig(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPipelineStack(app, "Unreserved", cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := *assertions.Template_FromStack(p.Stack, nil).ToJSON()
+	fns := resources(tmpl, "AWS::Lambda::Function")
+	d := props(fns[logicalID(p.Stack, p.Functions["dispatcher"])])
+	if v, ok := d["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGSCAN_COLLECTOR_CONCURRENCY"]; ok {
+		t.Errorf("ORGSCAN_COLLECTOR_CONCURRENCY = %v for an unreserved collector", v)
+	}
+	if v, ok := props(fns[logicalID(p.Stack, p.Functions["collector"])])["ReservedConcurrentExecutions"]; ok {
+		t.Errorf("collector reserved concurrency %v, want none", v)
+	}
 }

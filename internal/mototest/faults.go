@@ -28,6 +28,14 @@ type Faults struct {
 	// FailEvery answers every n-th request (any service; 0: never),
 	// alternately, with an HTTP 500 InternalError and a connection reset.
 	FailEvery int
+	// DenyAction answers every request of a query-protocol operation (the
+	// form's Action, e.g. EC2's "DescribeAddresses") with EC2's
+	// UnauthorizedOperation.
+	DenyAction string
+	// DenyTarget answers every request of a JSON-protocol operation whose
+	// X-Amz-Target is this (e.g. "AWSEvents.PutEvents") with
+	// AccessDeniedException.
+	DenyTarget string
 
 	mu        sync.Mutex
 	seen      int
@@ -83,12 +91,23 @@ func (f *Faults) Do(req *http.Request) (*http.Response, error) {
 			f.resets++
 		}
 	}
+	denyTarget := f.DenyTarget != "" && req.Header.Get("X-Amz-Target") == f.DenyTarget
+	denyAction := f.DenyAction != "" && action == f.DenyAction
+	if denyTarget || denyAction {
+		f.denied++
+	}
 	deny := action == "AssumeRole" && f.DenyAssumeRoleInto != "" && strings.Contains(formValue(string(body), "RoleArn"), ":"+f.DenyAssumeRoleInto+":")
 	if deny {
 		f.denied++
 	}
 	f.mu.Unlock()
 	switch {
+	case denyAction:
+		return response(req, http.StatusForbidden, `<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. (injected)</Message></Error></Errors><RequestID>injected</RequestID></Response>`), nil
+	case denyTarget:
+		r := response(req, http.StatusBadRequest, `{"__type":"AccessDeniedException","message":"not authorized to perform `+f.DenyTarget+` (injected)"}`)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		return r, nil
 	case deny:
 		return response(req, http.StatusForbidden, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>`+
 			`<Message>User: arn:aws:sts::123456789012:assumed-role/orgscan-collector is not authorized to perform: sts:AssumeRole (injected)</Message></Error><RequestId>injected</RequestId></ErrorResponse>`), nil

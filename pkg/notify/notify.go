@@ -5,7 +5,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,9 +36,28 @@ type EventBridge struct {
 
 var _ pipeline.Notifier = EventBridge{}
 
-// Notify puts one event whose detail is ev. A rejected entry is an error.
+// MaxEntryBytes is the most a PutEvents entry may hold: the UTF-8 bytes of
+// Source, DetailType, Detail, Resources and EventBusName, plus 14 for Time
+// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html).
+const MaxEntryBytes = 256 * 1024
+
+// EntrySize is an entry's size as EventBridge counts it.
+func EntrySize(e ebtypes.PutEventsRequestEntry) int {
+	n := len(aws.ToString(e.Source)) + len(aws.ToString(e.DetailType)) + len(aws.ToString(e.Detail)) + len(aws.ToString(e.EventBusName))
+	for _, r := range e.Resources {
+		n += len(r)
+	}
+	if e.Time != nil {
+		n += 14
+	}
+	return n
+}
+
+// Notify puts one event whose detail is ev, cut to fit (pipeline.FitEvent)
+// and refused before sending if the entry would still be over
+// MaxEntryBytes. A rejected entry is an error.
 func (e EventBridge) Notify(ctx context.Context, ev pipeline.RunEvent) error {
-	detail, err := json.Marshal(ev)
+	detail, err := pipeline.FitEvent(&ev, pipeline.MaxEventDetailBytes)
 	if err != nil {
 		return err
 	}
@@ -47,10 +65,14 @@ func (e EventBridge) Notify(ctx context.Context, ev pipeline.RunEvent) error {
 	if bus == "" {
 		bus = "default"
 	}
-	out, err := e.Client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+	entry := ebtypes.PutEventsRequestEntry{
 		Source: aws.String(Source), DetailType: aws.String(DetailType), Detail: aws.String(string(detail)),
 		EventBusName: aws.String(bus), Resources: []string{},
-	}}})
+	}
+	if n := EntrySize(entry) + 14; n > MaxEntryBytes {
+		return fmt.Errorf("put the run event: the entry is %d bytes, over EventBridge's %d", n, MaxEntryBytes)
+	}
+	out, err := e.Client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{entry}})
 	if err != nil {
 		return fmt.Errorf("put the run event: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,17 +28,54 @@ func SummaryKey(runID string) string  { return "runs/" + runID + "/summary.json"
 // lines, sorted by account and region).
 func PairsKey(runID string) string { return "runs/" + runID + "/pairs.jsonl" }
 
-// maxFailedPairsInSummary bounds the pair list in a summary, which passes
-// through the state machine's payload.
-const maxFailedPairsInSummary = 100
+// Bounds of what a run record holds (its DynamoDB item is at most 400 KB:
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
+// Every cap is by bytes as well as by count, and what is cut is counted in
+// what remains (docs/limits.md).
+const (
+	// MaxSummaryProblems and MaxSummaryProblemsBytes bound the problem pairs
+	// a summary lists; the rest are counted in ProblemsOmitted and are in
+	// pairs.jsonl and the run's pair items.
+	MaxSummaryProblems      = 100
+	MaxSummaryProblemsBytes = 32 * 1024
+	// MaxSummaryWarnings bounds the warnings a summary lists, each at most
+	// maxWarningBytes.
+	MaxSummaryWarnings = 20
+	maxWarningBytes    = 512
+	// MaxSummaryCarried bounds the carried runs a summary names.
+	MaxSummaryCarried = 20
+	// MaxPairErrorsBytes bounds one pair's errors as the run record keeps
+	// them (a DynamoDB pair item); longer messages are cut.
+	MaxPairErrorsBytes = 4 * 1024
+	// MaxSummaryBytes is what the bounds above add up to, with margin: a
+	// test holds the worst case under it.
+	MaxSummaryBytes = 64 * 1024
+	// AggregationLease is how long an aggregator holds the lease: longer
+	// than the aggregator Lambda's 15-minute maximum run, so a lease left
+	// by a killed invocation expires on its own.
+	AggregationLease = 16 * time.Minute
+	// tempFileAge is how old a temporary file of the data directory must
+	// be before the aggregator deletes it as left over.
+	tempFileAge = time.Hour
+)
 
 // AggregateRequest names a run and its pair results: given inline (the
-// local runner), or as the Distributed Map's ResultWriter output in S3.
+// local runner), or as the Distributed Map's outcome (Collect).
 type AggregateRequest struct {
-	RunID        string           `json:"runId"`
-	StartedAt    time.Time        `json:"startedAt"`
-	Pairs        []PairResult     `json:"pairs,omitempty"`
+	RunID     string       `json:"runId"`
+	StartedAt time.Time    `json:"startedAt"`
+	Pairs     []PairResult `json:"pairs,omitempty"`
+	// Collect is the Collect state's result: where the Map's ResultWriter
+	// wrote, or the Map's error when it failed (its Catch).
+	Collect *MapOutcome `json:"collect,omitempty"`
+}
+
+// MapOutcome is what the state machine passes on from the Distributed Map:
+// ResultWriterDetails when it completed, Error and Cause when it failed.
+type MapOutcome struct {
 	ResultWriter *ResultWriterRef `json:"resultWriter,omitempty"`
+	Error        string           `json:"Error,omitempty"`
+	Cause        string           `json:"Cause,omitempty"`
 }
 
 // ResultWriterRef is the Map's ResultWriterDetails: where its manifest is.
@@ -65,23 +104,29 @@ type PairProblem struct {
 // RunSummary is a run's outcome: counts, money, what changed since the
 // previous state, what failed and what the scan itself cost.
 type RunSummary struct {
-	RunID        string    `json:"runId"`
-	StartedAt    time.Time `json:"startedAt"`
-	FinishedAt   time.Time `json:"finishedAt"`
-	DurationMs   int64     `json:"durationMs"`
-	Accounts     int       `json:"accounts"`
-	Regions      int       `json:"regions"`
-	Pairs        int       `json:"pairs"`
-	PairsOK      int       `json:"pairsOk"`
-	PairsPartial int       `json:"pairsPartial"`
-	PairsFailed  int       `json:"pairsFailed"`
-	// Problems lists failed then partial pairs, at most 100; ProblemsOmitted
-	// counts the rest, which are in the run's pairs.jsonl (PairsKey).
+	RunID string `json:"runId"`
+	// Status is the run record's status (complete once summarized).
+	Status       store.RunStatus `json:"status"`
+	StartedAt    time.Time       `json:"startedAt"`
+	FinishedAt   time.Time       `json:"finishedAt"`
+	DurationMs   int64           `json:"durationMs"`
+	Accounts     int             `json:"accounts"`
+	Regions      int             `json:"regions"`
+	Pairs        int             `json:"pairs"`
+	PairsOK      int             `json:"pairsOk"`
+	PairsPartial int             `json:"pairsPartial"`
+	PairsFailed  int             `json:"pairsFailed"`
+	// Problems lists failed then partial pairs, at most MaxSummaryProblems
+	// and MaxSummaryProblemsBytes; ProblemsOmitted counts the rest and
+	// ProblemsMore says where they are (pairs.jsonl, PairsKey).
 	Problems        []PairProblem `json:"problems,omitempty"`
 	ProblemsOmitted int           `json:"problemsOmitted,omitempty"`
+	ProblemsMore    string        `json:"problemsMore,omitempty"`
 	// Findings are the open findings this run saw (Suppressed ones are
 	// counted apart and left out of every total); New of them were opened
-	// by it; Resolved findings were open before and found gone by it.
+	// by it (or by a run whose aggregation died and which it carried);
+	// Resolved findings were open before and found gone by it (or by a
+	// carried run).
 	Findings   int `json:"findings"`
 	Suppressed int `json:"suppressed"`
 	// Resources counts every resource the run's inventories described.
@@ -100,8 +145,20 @@ type RunSummary struct {
 	ScanCost    ScanCost `json:"scanCost"`
 	// RunFailed is true when no pair could be scanned: the state machine
 	// fails the execution on it.
-	RunFailed   bool   `json:"runFailed"`
-	FindingsKey string `json:"findingsKey"`
+	RunFailed bool `json:"runFailed"`
+	// Carried are runs whose aggregation died part-way: this run took the
+	// changes they had merged into the state into its own history, counts
+	// and event (at most MaxSummaryCarried named).
+	Carried []string `json:"carried,omitempty"`
+	// StaleAccounts counts accounts whose state already reflected a later
+	// run: this run's findings there were not merged.
+	StaleAccounts int `json:"staleAccounts,omitempty"`
+	// Warnings are things that went wrong without failing the run (the run
+	// event not delivered, stale accounts), at most MaxSummaryWarnings;
+	// WarningsOmitted counts the rest.
+	Warnings        []string `json:"warnings,omitempty"`
+	WarningsOmitted int      `json:"warningsOmitted,omitempty"`
+	FindingsKey     string   `json:"findingsKey"`
 	// ReportKey is the run's HTML report, when one is written.
 	ReportKey string `json:"reportKey,omitempty"`
 	// HistoryKeys are the run's Parquet files, by table.
@@ -110,6 +167,15 @@ type RunSummary struct {
 	// (new, changed or resolved findings); an unchanged re-run writes none.
 	// It describes the invocation, so it is not part of the run record.
 	StateItemsWritten int `json:"stateItemsWritten"`
+}
+
+// warn adds a warning to the summary, within its bounds.
+func (s *RunSummary) warn(msg string) {
+	if len(s.Warnings) >= MaxSummaryWarnings {
+		s.WarningsOmitted++
+		return
+	}
+	s.Warnings = append(s.Warnings, truncateUTF8(msg, maxWarningBytes))
 }
 
 // Aggregator merges a run's pair results and findings chunks into the latest
@@ -121,7 +187,8 @@ type Aggregator struct {
 	// Reporter, when set, renders the run's report to ReportKey.
 	Reporter Reporter
 	// Notifier, when set, announces the run; NotifyMinUSD is the monthly
-	// cost from which a new finding is named in the announcement.
+	// cost from which a new finding is named in the announcement. Failing
+	// to announce is a warning, not a failed run.
 	Notifier     Notifier
 	NotifyMinUSD float64
 	Clock        func() time.Time
@@ -129,14 +196,27 @@ type Aggregator struct {
 }
 
 // Handle aggregates a run, one account at a time (one account's findings in
-// memory at once). For each account it diffs the run's findings against the
-// latest state (finding.Merge) and writes only what changed; a finding is
-// resolved only where this run scanned its region and check successfully.
-// It streams the run's findings to findings.jsonl and the findings Parquet
-// file, writes the pairs Parquet file, pairs.jsonl, the run record and
-// summary.json. Running it again on the same run writes no state item and
-// the same files. A chunk that a pair reported but that cannot be read, or
-// a state write that does not complete, fails the run loudly.
+// memory at once).
+//
+// It takes the aggregation lease first (another live aggregation is an
+// *AggregationBusyError, which the state machine retries), and writes the
+// run record in status aggregating. Runs whose aggregation died before
+// completing (still aggregating, older than this one) are carried: the new
+// and resolved findings they merged into the state count as this run's, in
+// its history rows, summary, report and event, and they are marked
+// superseded.
+//
+// For each account it advances the account's run mark, refusing to merge
+// into a state that already reflects a later run (counted in StaleAccounts),
+// diffs the run's findings against the latest state (finding.Merge) and
+// writes only what changed; a finding is resolved only where this run
+// scanned its region and check successfully. It streams the run's findings
+// to findings.jsonl and the findings Parquet file, writes the pairs Parquet
+// file, pairs.jsonl, the run record (complete) and summary.json. Running it
+// again on the same run writes no finding item and the same files. A chunk
+// that a pair reported but that cannot be read, or a state write that does
+// not complete, fails the run loudly; a run event that cannot be delivered
+// is a warning.
 func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSummary, error) {
 	if !runIDRe.MatchString(req.RunID) {
 		return RunSummary{}, &InvalidRequestError{Field: "runId", Value: req.RunID, Reason: "is not a valid run ID"}
@@ -144,23 +224,59 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	if a.State == nil || a.History == nil {
 		return RunSummary{}, fmt.Errorf("aggregator needs a state store and a history format")
 	}
-	pairs := append([]PairResult(nil), req.Pairs...)
-	if req.ResultWriter != nil {
-		mapped, err := a.mapResults(ctx, req)
-		if err != nil {
-			return RunSummary{}, fmt.Errorf("read the Map's results: %w", err)
-		}
-		pairs = append(pairs, mapped...)
+	// Everything the request names is read and checked before anything is
+	// written: a bad request writes nothing, not even the lease.
+	pairs, err := a.gather(ctx, req)
+	if err != nil {
+		return RunSummary{}, err
 	}
-	sort.Slice(pairs, func(i, j int) bool {
-		if pairs[i].AccountID != pairs[j].AccountID {
-			return pairs[i].AccountID < pairs[j].AccountID
-		}
-		return pairs[i].Region < pairs[j].Region
-	})
 	sum, problems, err := summarizePairs(req, pairs)
 	if err != nil {
 		return RunSummary{}, err
+	}
+	now := a.Clock()
+	ok, holder, until, err := a.State.AcquireLease(ctx, req.RunID, now, now.Add(AggregationLease))
+	if err != nil {
+		return RunSummary{}, fmt.Errorf("take the aggregation lease: %w", err)
+	}
+	if !ok {
+		return RunSummary{}, &AggregationBusyError{RunID: req.RunID, Holder: holder, Until: until}
+	}
+	defer func() {
+		if err := a.State.ReleaseLease(context.WithoutCancel(ctx), req.RunID); err != nil && a.Logger != nil {
+			a.Logger.Warn("release the aggregation lease", "run_id", req.RunID, "error", err.Error())
+		}
+	}()
+	prev, found, err := a.State.GetRun(ctx, req.RunID)
+	if err != nil {
+		return RunSummary{}, fmt.Errorf("read run record: %w", err)
+	}
+	if found && prev.Status == store.RunSuperseded {
+		// A later run carried what this one merged: merging it now would
+		// count its changes twice.
+		var sum RunSummary
+		if err := json.Unmarshal(prev.Summary, &sum); err != nil {
+			return RunSummary{}, fmt.Errorf("run record %s: %w", req.RunID, err)
+		}
+		sum.Status = store.RunSuperseded
+		sum.warn("this run's aggregation was carried by run " + prev.CarriedBy + ": nothing more to do")
+		return sum, nil
+	}
+
+	carriedRecs, carry, err := a.carried(ctx, req)
+	if err != nil {
+		return RunSummary{}, err
+	}
+	for _, r := range carriedRecs[:min(len(carriedRecs), MaxSummaryCarried)] {
+		sum.Carried = append(sum.Carried, r.RunID)
+	}
+	rerun := found && prev.Status == store.RunComplete
+	if !rerun {
+		// Written before any account is merged: a run that dies from here on
+		// is found by the next aggregation and carried.
+		if _, err := a.putRecord(ctx, sum, store.RunAggregating, nil, store.RunRecord{}); err != nil {
+			return RunSummary{}, err
+		}
 	}
 	sum.HistoryKeys = map[string]string{
 		FindingsTable:  HistoryKey(FindingsTable, req.StartedAt, req.RunID),
@@ -170,58 +286,124 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	if err := a.writePairs(ctx, req, pairs); err != nil {
 		return RunSummary{}, err
 	}
+	top := TopFindings{Max: MaxReportFindings}
+	costly := TopFindings{Max: MaxEventFindings}
+	if err := a.merge(ctx, req, pairs, carry, &sum, &top, &costly); err != nil {
+		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
+	}
+	for _, r := range carriedRecs {
+		r.Status, r.CarriedBy = store.RunSuperseded, req.RunID
+		if err := a.State.PutRun(ctx, r); err != nil {
+			return RunSummary{}, fmt.Errorf("mark run %s superseded: %w", r.RunID, err)
+		}
+	}
+	if a.Reporter != nil {
+		sum.ReportKey = ReportKey(req.RunID)
+	}
+	sum.FinishedAt = a.Clock()
+	if found {
+		var p RunSummary
+		if json.Unmarshal(prev.Summary, &p) == nil && !p.FinishedAt.IsZero() && p.Status == store.RunComplete {
+			// A re-run of the same run keeps the first run's times: its pair
+			// durations (the Lambda time in the scan cost) were measured then.
+			sum.FinishedAt = p.FinishedAt
+			sum.ScanCost, sum.ScanCostUSD = p.ScanCost, p.ScanCostUSD
+		}
+	}
+	sum.DurationMs = sum.FinishedAt.Sub(sum.StartedAt).Milliseconds()
+	sum.Status = store.RunComplete
+	if a.Notifier != nil {
+		a.notify(ctx, &sum, costly, problems)
+	}
+	if c, ok := a.Blobs.(store.TempCleaner); ok {
+		if n, err := c.RemoveTemp(ctx, now.Add(-tempFileAge)); err != nil {
+			sum.warn("remove leftover temporary files: " + err.Error())
+		} else if n > 0 && a.Logger != nil {
+			a.Logger.Info("removed leftover temporary files", "run_id", req.RunID, "files", n)
+		}
+	}
+	if _, err := a.putRecord(ctx, sum, store.RunComplete, problems, prev); err != nil {
+		return RunSummary{}, err
+	}
+	stored := sum
+	stored.StateItemsWritten = 0
+	if a.Reporter != nil {
+		if err := a.report(ctx, stored, top, problems); err != nil {
+			return RunSummary{}, fmt.Errorf("write the report: %w", err)
+		}
+	}
+	b, err := json.MarshalIndent(stored, "", "  ")
+	if err != nil {
+		return RunSummary{}, err
+	}
+	if err := a.Blobs.Put(ctx, SummaryKey(req.RunID), bytes.NewReader(append(b, '\n'))); err != nil {
+		return RunSummary{}, fmt.Errorf("write summary: %w", err)
+	}
+	if a.Logger != nil {
+		a.Logger.Info("aggregated", "run_id", sum.RunID, "pairs", sum.Pairs, "failed", sum.PairsFailed, "findings", sum.Findings,
+			"new", sum.New, "resolved", sum.Resolved, "carried", len(carriedRecs), "stale_accounts", sum.StaleAccounts,
+			"state_items_written", sum.StateItemsWritten)
+	}
+	return sum, nil
+}
 
+// merge merges the run's pairs into the state one account at a time and
+// streams the outputs: findings.jsonl, the findings and inventory Parquet
+// files; it fills the summary's counts and money and offers open findings
+// to top (the report) and new costly ones to costly (the event).
+func (a *Aggregator) merge(ctx context.Context, req AggregateRequest, pairs []PairResult, carry map[string]bool,
+	sum *RunSummary, top, costly *TopFindings) error {
 	jsonl := startUpload(ctx, a.Blobs, sum.FindingsKey)
 	pq := startUpload(ctx, a.Blobs, sum.HistoryKeys[FindingsTable])
+	invUp := startUpload(ctx, a.Blobs, sum.HistoryKeys[InventoryTable])
 	jw := bufio.NewWriterSize(jsonl, 256*1024)
 	enc := json.NewEncoder(jw)
 	rows := a.History.Findings(pq, req.RunID, req.StartedAt)
-	invUp := startUpload(ctx, a.Blobs, sum.HistoryKeys[InventoryTable])
 	invRows := a.History.Inventory(invUp, req.RunID, req.StartedAt)
 	byCheck := map[string]*CheckTotal{}
-	top := TopFindings{Max: MaxReportFindings}
-	costly := TopFindings{Max: MaxEventFindings}
-	err = func() error {
+	mark := store.RunMark{RunID: req.RunID, StartedAt: req.StartedAt}
+	err := func() error {
 		for start := 0; start < len(pairs); {
 			end := start
 			for end < len(pairs) && pairs[end].AccountID == pairs[start].AccountID {
 				end++
 			}
-			st, err := a.account(ctx, req, pairs[start:end])
+			acct := pairs[start:end]
+			start = end
+			ok, cur, err := a.State.AdvanceAccount(ctx, acct[0].AccountID, mark)
+			if err != nil {
+				return fmt.Errorf("advance the run mark of account %s: %w", acct[0].AccountID, err)
+			}
+			if !ok {
+				sum.StaleAccounts++
+				sum.warn(fmt.Sprintf("account %s: the state already reflects run %s (started %s), later than this one; this run's findings there were not merged",
+					acct[0].AccountID, cur.RunID, cur.StartedAt.UTC().Format(time.RFC3339)))
+				continue
+			}
+			st, err := a.account(ctx, req, acct)
 			if err != nil {
 				return err
 			}
-			for _, p := range pairs[start:end] {
-				if p.InventoryKey == "" {
-					continue
-				}
-				var recs []InventoryRecord
-				n, err := readLines(ctx, a.Blobs, p.InventoryKey, func(r InventoryRecord) { recs = append(recs, r) })
-				if err != nil {
-					return fmt.Errorf("read inventory of %s/%s: %w", p.AccountID, p.Region, err)
-				}
-				if n != p.Resources {
-					return fmt.Errorf("inventory %s holds %d resources, the pair reported %d", p.InventoryKey, n, p.Resources)
-				}
-				sum.Resources += n
-				if err := invRows.Write(recs); err != nil {
-					return fmt.Errorf("write inventory history: %w", err)
-				}
+			n, err := a.inventory(ctx, acct, invRows)
+			if err != nil {
+				return err
 			}
-			start = end
+			sum.Resources += n
 			sum.New += st.stats.New
 			sum.Resolved += st.stats.Resolved
 			sum.StateItemsWritten += st.written
 			batch := make([]finding.Finding, 0, len(st.state))
 			for _, f := range st.state {
-				current := f.Status != finding.Resolved
-				if !current && f.ResolvedRunID != req.RunID {
-					continue // resolved by an earlier run: history has it already
-				}
-				batch = append(batch, f)
-				if !current {
+				if f.Status == finding.Resolved {
+					if f.ResolvedRunID == req.RunID || carry[f.ResolvedRunID] {
+						batch = append(batch, f) // resolved by this run: history has it now
+					}
+					if carry[f.ResolvedRunID] {
+						sum.Resolved++
+					}
 					continue
 				}
+				batch = append(batch, f)
 				if err := enc.Encode(&f); err != nil {
 					return err
 				}
@@ -229,10 +411,13 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 					sum.Suppressed++
 					continue
 				}
+				if carry[f.OpenedRunID] {
+					sum.New++
+				}
 				if a.Reporter != nil {
 					top.Add(f)
 				}
-				if a.Notifier != nil && f.OpenedRunID == req.RunID && f.MonthlyCostUSD != nil && *f.MonthlyCostUSD >= a.NotifyMinUSD {
+				if a.Notifier != nil && (f.OpenedRunID == req.RunID || carry[f.OpenedRunID]) && f.MonthlyCostUSD != nil && *f.MonthlyCostUSD >= a.NotifyMinUSD {
 					costly.Add(f)
 				}
 				t := byCheck[f.CheckID]
@@ -269,53 +454,160 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		}
 	}
 	if err != nil {
-		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
+		return err
 	}
-
 	for _, id := range catalog.IDs() { // registry order, then any unknown ones
 		if t, ok := byCheck[id]; ok {
 			sum.ByCheck = append(sum.ByCheck, *t)
 			delete(byCheck, id)
 		}
 	}
-	for _, t := range byCheck {
-		sum.ByCheck = append(sum.ByCheck, *t)
+	for _, id := range slices.Sorted(maps.Keys(byCheck)) {
+		sum.ByCheck = append(sum.ByCheck, *byCheck[id])
 	}
-	if a.Reporter != nil {
-		sum.ReportKey = ReportKey(req.RunID)
-	}
-	stored, err := a.record(ctx, &sum, problems)
-	if err != nil {
-		return RunSummary{}, err
-	}
-	if a.Reporter != nil {
-		if err := a.report(ctx, stored, top, problems); err != nil {
-			return RunSummary{}, fmt.Errorf("write the report: %w", err)
+	return nil
+}
+
+// inventory copies one account's inventory objects into the inventory
+// history and returns how many resources they held.
+func (a *Aggregator) inventory(ctx context.Context, pairs []PairResult, w HistoryWriter[InventoryRecord]) (int, error) {
+	total := 0
+	for _, p := range pairs {
+		if p.InventoryKey == "" {
+			continue
+		}
+		var recs []InventoryRecord
+		n, err := readLines(ctx, a.Blobs, p.InventoryKey, func(r InventoryRecord) { recs = append(recs, r) })
+		if err != nil {
+			return 0, fmt.Errorf("read inventory of %s/%s: %w", p.AccountID, p.Region, err)
+		}
+		if n != p.Resources {
+			return 0, fmt.Errorf("inventory %s holds %d resources, the pair reported %d", p.InventoryKey, n, p.Resources)
+		}
+		total += n
+		if err := w.Write(recs); err != nil {
+			return 0, fmt.Errorf("write inventory history: %w", err)
 		}
 	}
-	b, err := json.MarshalIndent(stored, "", "  ")
+	return total, nil
+}
+
+// carried returns the runs whose aggregation died, older than this one, and
+// the IDs of every run whose changes this run carries: those, and the runs
+// they were themselves carrying when they died. The caller holds the lease,
+// so no run listed as aggregating is alive.
+func (a *Aggregator) carried(ctx context.Context, req AggregateRequest) ([]store.RunRecord, map[string]bool, error) {
+	unfinished, err := a.State.UnfinishedRuns(ctx)
 	if err != nil {
-		return RunSummary{}, err
+		return nil, nil, fmt.Errorf("list unfinished runs: %w", err)
 	}
-	if err := a.Blobs.Put(ctx, SummaryKey(req.RunID), bytes.NewReader(append(b, '\n'))); err != nil {
-		return RunSummary{}, fmt.Errorf("write summary: %w", err)
-	}
-	if a.Notifier != nil {
-		ev := RunEvent{RunID: stored.RunID, StartedAt: stored.StartedAt, FinishedAt: stored.FinishedAt, Accounts: stored.Accounts,
-			Regions: stored.Regions, Pairs: stored.Pairs, PairsFailed: stored.PairsFailed, PairsPartial: stored.PairsPartial,
-			Findings: stored.Findings, New: stored.New, Resolved: stored.Resolved, Suppressed: stored.Suppressed,
-			MonthlyCostUSD: stored.MonthlyCostUSD, ScanCostUSD: stored.ScanCostUSD, ReportKey: stored.ReportKey,
-			MinMonthlyCostUSD: a.NotifyMinUSD, NewCostly: costly.Sorted(), NewCostlyTotal: costly.Total,
-			FailedPairs: problems[:min(len(problems), 20)]}
-		if err := a.Notifier.Notify(ctx, ev); err != nil {
-			return RunSummary{}, err
+	mark := store.RunMark{RunID: req.RunID, StartedAt: req.StartedAt}
+	var recs []store.RunRecord
+	carry := map[string]bool{}
+	for _, r := range unfinished {
+		if r.RunID == req.RunID || !r.Mark().Before(mark) {
+			continue
+		}
+		recs = append(recs, r)
+		carry[r.RunID] = true
+		var s RunSummary
+		if json.Unmarshal(r.Summary, &s) == nil {
+			for _, id := range s.Carried {
+				carry[id] = true
+			}
 		}
 	}
+	return recs, carry, nil
+}
+
+// putRecord writes the run record in the given status, unless prev holds
+// the same record already (a re-run of a completed run writes nothing): the
+// summary as stored (without the invocation's StateItemsWritten) and every
+// problem pair, each pair's errors cut to MaxPairErrorsBytes. It returns
+// whether it wrote.
+func (a *Aggregator) putRecord(ctx context.Context, sum RunSummary, status store.RunStatus, problems []PairProblem, prev store.RunRecord) (bool, error) {
+	sum.Status = status
+	sum.StateItemsWritten = 0
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return false, err
+	}
+	rec := store.RunRecord{RunID: sum.RunID, StartedAt: sum.StartedAt, Status: status, Summary: b}
+	for _, p := range problems {
+		errs, err := json.Marshal(fitErrors(p.Errors, MaxPairErrorsBytes))
+		if err != nil {
+			return false, err
+		}
+		rec.Problems = append(rec.Problems, store.PairRecord{AccountID: p.AccountID, Region: p.Region, Status: string(p.Status), Errors: errs})
+	}
+	if prev.Equal(rec) {
+		return false, nil
+	}
+	if err := a.State.PutRun(ctx, rec); err != nil {
+		return false, fmt.Errorf("write run record (%s): %w", status, err)
+	}
+	return true, nil
+}
+
+// notify announces the run, best effort: an event that cannot be built or
+// delivered becomes a warning in the summary and a metric in the log.
+func (a *Aggregator) notify(ctx context.Context, sum *RunSummary, costly TopFindings, problems []PairProblem) {
+	ev := RunEvent{RunID: sum.RunID, StartedAt: sum.StartedAt, FinishedAt: sum.FinishedAt, Accounts: sum.Accounts,
+		Regions: sum.Regions, Pairs: sum.Pairs, PairsFailed: sum.PairsFailed, PairsPartial: sum.PairsPartial,
+		Findings: sum.Findings, New: sum.New, Resolved: sum.Resolved, Suppressed: sum.Suppressed,
+		MonthlyCostUSD: sum.MonthlyCostUSD, ScanCostUSD: sum.ScanCostUSD, ReportKey: sum.ReportKey,
+		SummaryKey: SummaryKey(sum.RunID), PairsKey: PairsKey(sum.RunID),
+		MinMonthlyCostUSD: a.NotifyMinUSD, NewCostlyTotal: costly.Total, FailedPairsTotal: len(problems)}
+	for _, f := range costly.Sorted() {
+		ev.NewCostly = append(ev.NewCostly, NewEventFinding(f))
+	}
+	for _, p := range problems[:min(len(problems), MaxEventPairs)] {
+		ep := EventPair{AccountID: p.AccountID, Region: p.Region, Status: p.Status, Codes: []string{}}
+		for _, e := range p.Errors {
+			if !slices.Contains(ep.Codes, e.Code) {
+				ep.Codes = append(ep.Codes, truncateUTF8(e.Code, 64))
+			}
+		}
+		ep.Codes = ep.Codes[:min(len(ep.Codes), 10)]
+		ev.FailedPairs = append(ev.FailedPairs, ep)
+	}
+	err := a.Notifier.Notify(ctx, ev)
+	if err == nil {
+		return
+	}
+	sum.warn("run event not delivered: " + err.Error())
 	if a.Logger != nil {
-		a.Logger.Info("aggregated", "run_id", sum.RunID, "pairs", sum.Pairs, "failed", sum.PairsFailed, "findings", sum.Findings,
-			"new", sum.New, "resolved", sum.Resolved, "state_items_written", sum.StateItemsWritten)
+		// CloudWatch embedded metric format: the log line is also the
+		// metric orgscan/NotificationFailures, which an alarm can watch.
+		a.Logger.Warn("run event not delivered", "run_id", sum.RunID, "error", err.Error(),
+			"_aws", map[string]any{"Timestamp": sum.FinishedAt.UnixMilli(), "CloudWatchMetrics": []any{map[string]any{
+				"Namespace": MetricsNamespace, "Dimensions": [][]string{{}}, "Metrics": []any{map[string]string{"Name": "NotificationFailures", "Unit": "Count"}}}}},
+			"NotificationFailures", 1)
 	}
-	return sum, nil
+}
+
+// MetricsNamespace is the CloudWatch namespace of orgscan's own metrics
+// (the CDK app's alarms watch it).
+const MetricsNamespace = "OrgScan"
+
+// fitErrors returns errs with messages cut so that their JSON is at most
+// max bytes: every entry is kept (the aggregator reads which checks
+// failed from them), only messages shrink.
+func fitErrors(errs []catalog.CheckError, max int) []catalog.CheckError {
+	size := func(es []catalog.CheckError) int { b, _ := json.Marshal(es); return len(b) }
+	if size(errs) <= max {
+		return errs
+	}
+	out := slices.Clone(errs)
+	for limit := 512; limit >= 0; limit /= 2 {
+		for i := range out {
+			out[i].Message = truncateUTF8(errs[i].Message, limit)
+		}
+		if size(out) <= max || limit == 0 {
+			break
+		}
+	}
+	return out
 }
 
 // summarizePairs counts the pairs of a run and lists its problem pairs.
@@ -352,10 +644,20 @@ func summarizePairs(req AggregateRequest, pairs []PairResult) (RunSummary, []Pai
 	sum.ScanCost = EstimateScanCost(pairs)
 	sum.ScanCostUSD = sum.ScanCost.TotalUSD
 	problems := append(failed, partial...)
-	sum.Problems = problems
-	if len(problems) > maxFailedPairsInSummary {
-		sum.ProblemsOmitted = len(problems) - maxFailedPairsInSummary
-		sum.Problems = problems[:maxFailedPairsInSummary]
+	size := 0
+	for i, p := range problems {
+		p.Errors = fitErrors(p.Errors, MaxSummaryProblemsBytes/8)
+		b, err := json.Marshal(p)
+		if err != nil {
+			return sum, nil, err
+		}
+		if i >= MaxSummaryProblems || size+len(b) > MaxSummaryProblemsBytes {
+			sum.ProblemsOmitted = len(problems) - i
+			sum.ProblemsMore = fmt.Sprintf("and %d more failed or partial pairs: see %s", sum.ProblemsOmitted, PairsKey(req.RunID))
+			break
+		}
+		size += len(b)
+		sum.Problems = append(sum.Problems, p)
 	}
 	return sum, problems, nil
 }
@@ -418,68 +720,40 @@ func scannedBy(pairs []PairResult) finding.Scanned {
 	return func(region, check string) bool { return ok[region+"|"+check] }
 }
 
-// writePairs writes the run's pair results as JSON lines and history rows.
+// writePairs streams the run's pair results as JSON lines and history
+// rows (a run of 17,000 failed pairs is hundreds of megabytes of error
+// messages: nothing holds them whole).
 func (a *Aggregator) writePairs(ctx context.Context, req AggregateRequest, pairs []PairResult) error {
-	var lines, rows bytes.Buffer
-	enc := json.NewEncoder(&lines)
-	for i := range pairs {
-		if err := enc.Encode(&pairs[i]); err != nil {
+	lines := startUpload(ctx, a.Blobs, PairsKey(req.RunID))
+	rows := startUpload(ctx, a.Blobs, HistoryKey(PairsTable, req.StartedAt, req.RunID))
+	err := func() error {
+		bw := bufio.NewWriterSize(lines, 256*1024)
+		enc := json.NewEncoder(bw)
+		w := a.History.Pairs(rows, req.RunID, req.StartedAt)
+		for i := range pairs {
+			if err := enc.Encode(&pairs[i]); err != nil {
+				return err
+			}
+		}
+		for start := 0; start < len(pairs); start += 1024 {
+			if err := w.Write(pairs[start:min(start+1024, len(pairs))]); err != nil {
+				return err
+			}
+		}
+		if err := w.Close(); err != nil {
 			return err
 		}
-	}
-	w := a.History.Pairs(&rows, req.RunID, req.StartedAt)
-	if err := w.Write(pairs); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if err := a.Blobs.Put(ctx, PairsKey(req.RunID), &lines); err != nil {
-		return fmt.Errorf("write pair results: %w", err)
-	}
-	if err := a.Blobs.Put(ctx, HistoryKey(PairsTable, req.StartedAt, req.RunID), &rows); err != nil {
-		return fmt.Errorf("write pairs history: %w", err)
-	}
-	return nil
-}
-
-// record writes the run record unless the same record is already there (a
-// re-run keeps the first completion time and writes nothing). It returns
-// the summary as recorded: without the invocation's StateItemsWritten.
-func (a *Aggregator) record(ctx context.Context, sum *RunSummary, problems []PairProblem) (RunSummary, error) {
-	old, found, err := a.State.GetRun(ctx, sum.RunID)
-	if err != nil {
-		return RunSummary{}, fmt.Errorf("read run record: %w", err)
-	}
-	sum.FinishedAt = a.Clock()
-	if found {
-		var prev RunSummary
-		if json.Unmarshal(old.Summary, &prev) == nil && !prev.FinishedAt.IsZero() {
-			// A re-run of the same run keeps the first run's times: its pair
-			// durations (the Lambda time in the scan cost) were measured then.
-			sum.FinishedAt = prev.FinishedAt
-			sum.ScanCost, sum.ScanCostUSD = prev.ScanCost, prev.ScanCostUSD
+		return bw.Flush()
+	}()
+	for _, u := range []*upload{lines, rows} {
+		if ferr := u.finish(err); err == nil {
+			err = ferr
 		}
 	}
-	sum.DurationMs = sum.FinishedAt.Sub(sum.StartedAt).Milliseconds()
-	stored := *sum
-	stored.StateItemsWritten = 0
-	b, err := json.Marshal(stored)
 	if err != nil {
-		return RunSummary{}, err
+		return fmt.Errorf("write pair results: %w", err)
 	}
-	rec := store.RunRecord{RunID: sum.RunID, StartedAt: sum.StartedAt, Summary: b}
-	for _, p := range problems {
-		errs, _ := json.Marshal(p.Errors)
-		rec.Problems = append(rec.Problems, store.PairRecord{AccountID: p.AccountID, Region: p.Region, Status: string(p.Status), Errors: errs})
-	}
-	if found && old.Equal(rec) {
-		return stored, nil
-	}
-	if err := a.State.PutRun(ctx, rec); err != nil {
-		return RunSummary{}, fmt.Errorf("write run record: %w", err)
-	}
-	return stored, nil
+	return nil
 }
 
 // readLines decodes a gzipped JSON-lines object, calling fn on each item;
@@ -537,23 +811,38 @@ func (u *upload) finish(err error) error {
 // report renders the run's report: the summary as recorded, the most
 // expensive open findings, every problem pair and the trend of all runs.
 func (a *Aggregator) report(ctx context.Context, sum RunSummary, top TopFindings, problems []PairProblem) error {
-	recs, err := a.State.Runs(ctx, 0)
+	recs, err := a.State.Runs(ctx, MaxTrendRuns)
 	if err != nil {
 		return err
 	}
-	var trend []TrendPoint
-	for i := len(recs) - 1; i >= 0; i-- { // Runs is newest first
-		var s RunSummary
-		if json.Unmarshal(recs[i].Summary, &s) != nil {
-			continue
-		}
-		trend = append(trend, TrendPoint{RunID: s.RunID, StartedAt: s.StartedAt, Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
-	}
 	var buf bytes.Buffer
-	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.Sorted(), FindingsTotal: top.Total, Trend: trend, Problems: problems}); err != nil {
+	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.Sorted(), FindingsTotal: top.Total, Trend: Trend(recs), Problems: problems}); err != nil {
 		return err
 	}
 	return a.Blobs.Put(ctx, sum.ReportKey, &buf)
+}
+
+// MaxTrendRuns bounds the runs a report's trend reads: each record read
+// from DynamoDB brings its problem-pair items along.
+const MaxTrendRuns = 90
+
+// Completed reports whether a run record is of a run whose aggregation
+// completed (records written before runs had a status count as completed).
+func Completed(r store.RunRecord) bool { return r.Status == store.RunComplete || r.Status == "" }
+
+// Trend is the trend of the completed runs among recs (newest first, as
+// State.Runs lists them), oldest first; a run still aggregating or
+// superseded has no point to give.
+func Trend(recs []store.RunRecord) []TrendPoint {
+	var trend []TrendPoint
+	for i := len(recs) - 1; i >= 0; i-- {
+		var s RunSummary
+		if !Completed(recs[i]) || json.Unmarshal(recs[i].Summary, &s) != nil {
+			continue
+		}
+		trend = append(trend, TrendPoint{RunID: recs[i].RunID, StartedAt: recs[i].StartedAt, Findings: s.Findings, MonthlyCostUSD: s.MonthlyCostUSD})
+	}
+	return trend
 }
 
 // TopFindings keeps the Max most expensive findings it is given (unknown

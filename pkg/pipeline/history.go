@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/orgscan/orgscan/pkg/finding"
 )
@@ -83,7 +85,9 @@ type Notifier interface {
 
 // RunEvent is the detail of a run's notification: counts and money, the
 // new findings worth someone's attention, and what could not be scanned.
-// It stays well under EventBridge's 256 KB.
+// It carries identifiers and numbers, never tags, reasons or evidence
+// (member accounts control those), and FitEvent keeps it within
+// MaxEventDetailBytes whatever the run found.
 type RunEvent struct {
 	RunID          string    `json:"runId"`
 	StartedAt      time.Time `json:"startedAt"`
@@ -99,17 +103,89 @@ type RunEvent struct {
 	Suppressed     int       `json:"suppressed"`
 	MonthlyCostUSD float64   `json:"monthlyCostUsd"`
 	ScanCostUSD    float64   `json:"scanCostUsd"`
-	ReportKey      string    `json:"reportKey,omitempty"`
+	// ReportKey is the run's HTML report in the bucket; SummaryKey its
+	// summary.json and PairsKey every pair's result.
+	ReportKey  string `json:"reportKey,omitempty"`
+	SummaryKey string `json:"summaryKey"`
+	PairsKey   string `json:"pairsKey"`
 	// NewCostly are the new findings costing at least MinMonthlyCostUSD a
-	// month, most expensive first, at most MaxEventFindings
-	// (NewCostlyTotal counts them all).
-	MinMonthlyCostUSD float64           `json:"minMonthlyCostUsd"`
-	NewCostly         []finding.Finding `json:"newCostly"`
-	NewCostlyTotal    int               `json:"newCostlyTotal"`
-	// FailedPairs are the first failed or partial pairs (see Problems of
-	// the summary).
-	FailedPairs []PairProblem `json:"failedPairs,omitempty"`
+	// month, most expensive first, at most MaxEventFindings;
+	// NewCostlyTotal counts them all, listed or not.
+	MinMonthlyCostUSD float64        `json:"minMonthlyCostUsd"`
+	NewCostly         []EventFinding `json:"newCostly"`
+	NewCostlyTotal    int            `json:"newCostlyTotal"`
+	// FailedPairs are the first failed or partial pairs with their error
+	// codes; FailedPairsTotal counts them all (pairs.jsonl has each one).
+	FailedPairs      []EventPair `json:"failedPairs,omitempty"`
+	FailedPairsTotal int         `json:"failedPairsTotal"`
 }
 
-// MaxEventFindings bounds the findings an event carries.
-const MaxEventFindings = 50
+// EventFinding is a finding as a run event names it.
+type EventFinding struct {
+	FindingID      string   `json:"findingId"`
+	CheckID        string   `json:"checkId"`
+	AccountID      string   `json:"accountId"`
+	Region         string   `json:"region"`
+	ResourceID     string   `json:"resourceId"`
+	MonthlyCostUSD *float64 `json:"monthlyCostUsd"`
+}
+
+// EventPair is a failed or partial pair as a run event names it: its
+// error codes, not their messages.
+type EventPair struct {
+	AccountID string     `json:"accountId"`
+	Region    string     `json:"region"`
+	Status    PairStatus `json:"status"`
+	Codes     []string   `json:"codes"`
+}
+
+// Event bounds. EventBridge refuses a PutEvents entry over 256 KiB
+// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html:
+// the UTF-8 bytes of Source, DetailType, Detail, Resources and
+// EventBusName, plus 14 for Time). The detail is kept under
+// MaxEventDetailBytes, leaving 56 KiB for the rest of the entry.
+const (
+	MaxEventFindings    = 50
+	MaxEventPairs       = 20
+	MaxEventDetailBytes = 200 * 1024
+	// maxEventResourceID cuts a resource ID in an event (AWS's longest, a
+	// log group name, is 512 characters).
+	maxEventResourceID = 512
+)
+
+// NewEventFinding is f as an event names it.
+func NewEventFinding(f finding.Finding) EventFinding {
+	return EventFinding{FindingID: f.FindingID, CheckID: f.CheckID, AccountID: f.AccountID, Region: f.Region,
+		ResourceID: truncateUTF8(f.ResourceID, maxEventResourceID), MonthlyCostUSD: f.MonthlyCostUSD}
+}
+
+// FitEvent drops listed findings, then listed pairs, from the end until
+// the detail's JSON is at most max bytes (the totals still count them). It
+// returns the detail.
+func FitEvent(ev *RunEvent, max int) ([]byte, error) {
+	for {
+		b, err := json.Marshal(ev)
+		if err != nil || len(b) <= max {
+			return b, err
+		}
+		switch {
+		case len(ev.NewCostly) > 0:
+			ev.NewCostly = ev.NewCostly[:len(ev.NewCostly)-1]
+		case len(ev.FailedPairs) > 0:
+			ev.FailedPairs = ev.FailedPairs[:len(ev.FailedPairs)-1]
+		default:
+			return nil, fmt.Errorf("run event of %d bytes does not fit in %d even without findings and pairs", len(b), max)
+		}
+	}
+}
+
+// truncateUTF8 cuts s to at most n bytes at a character boundary.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
