@@ -109,6 +109,12 @@ func Ordered(t *testing.T, newEnv func() Env) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("state after 0, 2, 1 differs from after 0, 2 (-want +got):\n%s", d)
 	}
+	n := 0
+	for _, fs := range got {
+		n += len(fs)
+	}
+	t.Logf("day 2: %d new, %d resolved; late day 1: %d of %d accounts refused as stale, 0 new, 0 resolved, 0 items written; %d findings equal to days 0, 2 alone",
+		s2.New, s2.Resolved, late.StaleAccounts, len(accts), n)
 }
 
 // killedState is an aggregator killed midway: its n-th PutFindings writes
@@ -200,6 +206,8 @@ func Resumed(t *testing.T, newEnv func() Env) {
 		t.Fatalf("uninterrupted Parquet: %d resolved rows for %d resolved, %d new rows", len(wantRows.Resolved), want.Resolved, len(wantRows.Opened))
 	}
 
+	t.Logf("killed after %d accounts merged; the new run carried %v: new %d, resolved %d, %d resolved and %d new Parquet rows, all equal to the uninterrupted run's",
+		kill.calls, got.Carried, got.New, got.Resolved, len(gotRows.Resolved), len(gotRows.Opened))
 	// The event.
 	if len(refEvents.events) != 1 || len(events.events) != 1 {
 		t.Fatalf("events: %d and %d, want one each", len(refEvents.events), len(events.events))

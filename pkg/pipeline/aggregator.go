@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	pathpkg "path"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/orgscan/orgscan/pkg/checks/catalog"
@@ -316,7 +318,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		a.notify(ctx, &sum, costly, problems)
 	}
 	if c, ok := a.Blobs.(store.TempCleaner); ok {
-		if n, err := c.RemoveTemp(ctx, now.Add(-tempFileAge)); err != nil {
+		if n, err := c.RemoveTemp(ctx, leftover(now)); err != nil {
 			sum.warn("remove leftover temporary files: " + err.Error())
 		} else if n > 0 && a.Logger != nil {
 			a.Logger.Info("removed leftover temporary files", "run_id", req.RunID, "files", n)
@@ -518,6 +520,30 @@ func (a *Aggregator) carried(ctx context.Context, req AggregateRequest) ([]store
 		}
 	}
 	return recs, carry, nil
+}
+
+// leftover says whether a temporary file of the data directory was left by
+// a write that will never finish: any of an aggregator's own files (the
+// history tables, reports, a run's findings.jsonl, pairs.jsonl and
+// summary.json), since the caller holds the aggregation lease; any other
+// (a collector's chunk, a dispatcher's manifest, perhaps of a run under way
+// in another process) once it is tempFileAge old.
+func leftover(now time.Time) func(path string, modified time.Time) bool {
+	return func(path string, modified time.Time) bool {
+		dir, name := pathpkg.Split(path)
+		top, _, _ := strings.Cut(dir, "/")
+		switch {
+		case slices.Contains(HistoryTables, top) || top == "reports":
+			return true
+		case top == "runs" && strings.Count(dir, "/") == 2:
+			for _, base := range []string{"findings.jsonl", "pairs.jsonl", "summary.json"} {
+				if strings.HasPrefix(name, store.TempPrefix+base+"-") {
+					return true
+				}
+			}
+		}
+		return modified.Before(now.Add(-tempFileAge))
+	}
 }
 
 // putRecord writes the run record in the given status, unless prev holds

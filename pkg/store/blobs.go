@@ -49,9 +49,9 @@ func CheckKey(key string) error {
 	return nil
 }
 
-// tempPrefix begins the name of a file that Dir.Put has not renamed into
+// TempPrefix begins the name of a file that Dir.Put has not renamed into
 // place yet.
-const tempPrefix = ".tmp-"
+const TempPrefix = ".tmp-"
 
 // Dir stores blobs as files under Root, with the same layout as the bucket.
 type Dir struct{ Root string }
@@ -68,7 +68,7 @@ func (d Dir) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), tempPrefix+filepath.Base(dst)+"-*")
+	f, err := os.CreateTemp(filepath.Dir(dst), TempPrefix+filepath.Base(dst)+"-*")
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (d Dir) List(ctx context.Context, prefix string) ([]string, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if e.IsDir() || strings.HasPrefix(e.Name(), tempPrefix) {
+		if e.IsDir() || strings.HasPrefix(e.Name(), TempPrefix) {
 			return nil
 		}
 		rel, err := filepath.Rel(d.Root, p)
@@ -163,15 +163,16 @@ func (d Dir) List(ctx context.Context, prefix string) ([]string, error) {
 // behind (Dir: a process killed between creating and renaming its
 // temporary file).
 type TempCleaner interface {
-	// RemoveTemp deletes temporary files last modified before cutoff and
-	// returns how many it deleted.
-	RemoveTemp(ctx context.Context, cutoff time.Time) (int, error)
+	// RemoveTemp deletes the temporary files for which stale, given the
+	// file's slash-separated path under the store and its modification
+	// time, says yes, and returns how many it deleted.
+	RemoveTemp(ctx context.Context, stale func(path string, modified time.Time) bool) (int, error)
 }
 
 var _ TempCleaner = Dir{}
 
 // RemoveTemp deletes the temporary files of writes that never finished.
-func (d Dir) RemoveTemp(ctx context.Context, cutoff time.Time) (int, error) {
+func (d Dir) RemoveTemp(ctx context.Context, stale func(path string, modified time.Time) bool) (int, error) {
 	n := 0
 	err := filepath.WalkDir(d.Root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -183,12 +184,16 @@ func (d Dir) RemoveTemp(ctx context.Context, cutoff time.Time) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix) {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), TempPrefix) {
 			return nil
 		}
 		info, err := e.Info()
-		if err != nil || !info.ModTime().Before(cutoff) {
-			return nil // gone already, or a write still under way
+		if err != nil {
+			return nil // gone already
+		}
+		rel, err := filepath.Rel(d.Root, p)
+		if err != nil || !stale(filepath.ToSlash(rel), info.ModTime()) {
+			return err
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

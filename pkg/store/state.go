@@ -302,21 +302,34 @@ func (s *LocalState) AdvanceAccount(ctx context.Context, accountID string, m Run
 	return true, m, nil
 }
 
-// localLease is the lease file's content.
+// localLease is the lease file's content: the holder, its expiry, and the
+// process that took it.
 type localLease struct {
 	Holder string    `json:"holder"`
 	Until  time.Time `json:"until"`
+	Host   string    `json:"host,omitempty"`
+	PID    int       `json:"pid,omitempty"`
+}
+
+// dead reports whether the lease was taken by a process of this host that
+// no longer runs (a killed `orgscan run`): its lease need not be waited for.
+func (l localLease) dead() bool {
+	host, err := os.Hostname()
+	return err == nil && l.PID > 0 && l.Host == host && !processAlive(l.PID)
 }
 
 // AcquireLease creates state/lease.json exclusively, or replaces it when it
-// has expired or is holder's. Two processes racing to replace an expired
-// lease can both believe they won; the window is one file rename.
+// has expired, is holder's, or was taken by a process of this host that has
+// died. Two processes racing to replace such a lease can both believe they
+// won; the window is one file rename.
 func (s *LocalState) AcquireLease(ctx context.Context, holder string, now, until time.Time) (bool, string, time.Time, error) {
 	path := filepath.Join(s.Dir, "state", "lease.json")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, "", time.Time{}, err
 	}
-	b, err := json.Marshal(localLease{Holder: holder, Until: until})
+	host, _ := os.Hostname()
+	mine := localLease{Holder: holder, Until: until, Host: host, PID: os.Getpid()}
+	b, err := json.Marshal(mine)
 	if err != nil {
 		return false, "", time.Time{}, err
 	}
@@ -335,10 +348,10 @@ func (s *LocalState) AcquireLease(ctx context.Context, holder string, now, until
 	if err := s.read(ctx, "lease.json", &cur); err != nil && !errors.Is(err, ErrNotFound) {
 		return false, "", time.Time{}, err
 	}
-	if cur.Holder != holder && now.Before(cur.Until) {
+	if cur.Holder != holder && now.Before(cur.Until) && !cur.dead() {
 		return false, cur.Holder, cur.Until, nil
 	}
-	if err := s.write(ctx, "lease.json", localLease{Holder: holder, Until: until}); err != nil {
+	if err := s.write(ctx, "lease.json", mine); err != nil {
 		return false, "", time.Time{}, err
 	}
 	return true, "", time.Time{}, nil
