@@ -16,6 +16,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/awsx"
 	"github.com/orgscan/orgscan/pkg/notify"
 	"github.com/orgscan/orgscan/pkg/pipeline"
+	"github.com/orgscan/orgscan/pkg/report"
 	"github.com/orgscan/orgscan/pkg/store"
 )
 
@@ -50,6 +51,7 @@ func TestRunEventOnEventBridge(t *testing.T) {
 	h := newHarness(t, w, mototest.NewFaults())
 	h.local.Aggregator.Notifier = notify.EventBridge{Client: eb}
 	h.local.Aggregator.NotifyMinUSD = 20
+	h.local.Aggregator.Reporter = report.HTML{}
 	sum, err := h.local.Run(ctx, pipeline.RunRequest{RoleName: mototest.RoleName, Regions: w.Regions})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +75,9 @@ func TestRunEventOnEventBridge(t *testing.T) {
 	if event.Source != notify.Source || event.DetailType != notify.DetailType || d.RunID != sum.RunID || d.Findings != sum.Findings ||
 		d.New != sum.New || d.Pairs != sum.Pairs || d.MonthlyCostUSD != sum.MonthlyCostUSD {
 		t.Fatalf("event %+v\nsummary %+v", event, sum)
+	}
+	if want := "s3://" + w.Bucket + "/" + h.blobs.Prefix + sum.ReportKey; sum.ReportKey == "" || d.ReportURI != want {
+		t.Fatalf("event's report %q, want %q", d.ReportURI, want)
 	}
 	if d.NewCostlyTotal == 0 || len(d.NewCostly) != d.NewCostlyTotal {
 		t.Fatalf("new costly findings: %d of %d", len(d.NewCostly), d.NewCostlyTotal)

@@ -584,6 +584,9 @@ func (a *Aggregator) notify(ctx context.Context, sum *RunSummary, costly TopFind
 		MonthlyCostUSD: sum.MonthlyCostUSD, ScanCostUSD: sum.ScanCostUSD, ReportKey: sum.ReportKey,
 		SummaryKey: SummaryKey(sum.RunID), PairsKey: PairsKey(sum.RunID),
 		MinMonthlyCostUSD: a.NotifyMinUSD, NewCostlyTotal: costly.Total, FailedPairsTotal: len(problems)}
+	if l, ok := a.Blobs.(store.Locator); ok && ev.ReportKey != "" {
+		ev.ReportURI = l.Locate(ev.ReportKey)
+	}
 	for _, f := range costly.Sorted() {
 		ev.NewCostly = append(ev.NewCostly, NewEventFinding(f))
 	}

@@ -103,9 +103,11 @@ type RunEvent struct {
 	Suppressed     int       `json:"suppressed"`
 	MonthlyCostUSD float64   `json:"monthlyCostUsd"`
 	ScanCostUSD    float64   `json:"scanCostUsd"`
-	// ReportKey is the run's HTML report in the bucket; SummaryKey its
-	// summary.json and PairsKey every pair's result.
+	// ReportKey is the run's HTML report in the bucket, and ReportURI where
+	// it is (s3://bucket/key in AWS); SummaryKey its summary.json and
+	// PairsKey every pair's result.
 	ReportKey  string `json:"reportKey,omitempty"`
+	ReportURI  string `json:"reportUri,omitempty"`
 	SummaryKey string `json:"summaryKey"`
 	PairsKey   string `json:"pairsKey"`
 	// NewCostly are the new findings costing at least MinMonthlyCostUSD a

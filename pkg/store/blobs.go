@@ -203,3 +203,14 @@ func (d Dir) RemoveTemp(ctx context.Context, stale func(path string, modified ti
 	})
 	return n, err
 }
+
+// Locator is a blob store that can name where a key is for a person: an
+// s3:// URI, or a file path.
+type Locator interface {
+	Locate(key string) string
+}
+
+var _ Locator = Dir{}
+
+// Locate is the key's file path.
+func (d Dir) Locate(key string) string { return d.Path(key) }

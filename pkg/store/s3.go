@@ -31,9 +31,13 @@ type S3 struct {
 }
 
 var (
-	_ Blobs  = S3{}
-	_ Lister = S3{}
+	_ Blobs   = S3{}
+	_ Lister  = S3{}
+	_ Locator = S3{}
 )
+
+// Locate is the key's s3:// URI.
+func (b S3) Locate(key string) string { return "s3://" + b.Bucket + "/" + b.Prefix + key }
 
 // Put spools r to a temporary file (bounded memory, and a seekable body the
 // SDK can sign and retry) and uploads it with one PutObject. S3 replaces an
