@@ -169,21 +169,26 @@ func event(t *testing.T, name string, vars map[string]string) []byte {
 func TestLambdaFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	w := seeded(t)
 	rie := rieBinary(t)
-	const prefix = "lambda/"
-	_, state := stateTable(t)
-	env := map[string]string{"ORGSCAN_BUCKET": w.Bucket, "ORGSCAN_PREFIX": prefix, "ORGSCAN_EXTERNAL_ID": "orgscan-it", "ORGSCAN_TABLE": state.Table}
-	built := buildFunctions(t)
-	dispatcher := startFunction(t, rie, built, "dispatcher", env)
-	collector := startFunction(t, rie, built, "collector", env)
-	aggregator := startFunction(t, rie, built, "aggregator", env)
-
+	// The functions use their bucket's root (as the state machine does):
+	// a bucket of this test's own.
+	const bucket, prefix = "orgscan-lambda-it", ""
 	cfg, err := awsx.LoadConfig(context.Background(), awsx.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s3c := awsx.NewS3(cfg)
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	_, state := stateTable(t)
+	env := map[string]string{"ORGSCAN_BUCKET": bucket, "ORGSCAN_EXTERNAL_ID": "orgscan-it", "ORGSCAN_TABLE": state.Table}
+	built := buildFunctions(t)
+	dispatcher := startFunction(t, rie, built, "dispatcher", env)
+	collector := startFunction(t, rie, built, "collector", env)
+	aggregator := startFunction(t, rie, built, "aggregator", env)
+
 	objects := func() int {
-		out, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(w.Bucket), Prefix: aws.String(prefix)})
+		out, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +248,7 @@ func TestLambdaFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	// The whole summary is in S3; the state machine gets the small result.
-	src, err := store.S3{Client: s3c, Bucket: w.Bucket, Prefix: prefix}.Open(context.Background(), res.SummaryKey)
+	src, err := store.S3{Client: s3c, Bucket: bucket, Prefix: prefix}.Open(context.Background(), res.SummaryKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +267,7 @@ func TestLambdaFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		t.Fatalf("state of %s: %d items, %v", member, len(items), err)
 	}
 	var got []mototest.Expected
-	rc, err := store.S3{Client: s3c, Bucket: w.Bucket, Prefix: prefix}.Open(context.Background(), sum.FindingsKey)
+	rc, err := store.S3{Client: s3c, Bucket: bucket, Prefix: prefix}.Open(context.Background(), sum.FindingsKey)
 	if err != nil {
 		t.Fatal(err)
 	}

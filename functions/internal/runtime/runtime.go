@@ -30,10 +30,17 @@ func MustLoad(ctx context.Context) Env {
 		logger.Error("ORGSCAN_BUCKET is not set")
 		os.Exit(1)
 	}
+	if p := os.Getenv("ORGSCAN_PREFIX"); p != "" {
+		// The state machine reads and writes the bucket's keys without a
+		// prefix (ItemReader, ResultWriter, the IAM grants): a prefix here
+		// would break every execution.
+		logger.Error("ORGSCAN_PREFIX is not supported: the functions use the bucket's root (give each deployment its own bucket)", "value", p)
+		os.Exit(1)
+	}
 	cfg, err := awsx.LambdaConfig(awsx.Options{})
 	if err != nil {
 		logger.Error("cannot load AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	return Env{Config: cfg, Blobs: store.S3{Client: awsx.NewS3(cfg), Bucket: bucket, Prefix: os.Getenv("ORGSCAN_PREFIX")}, Logger: logger}
+	return Env{Config: cfg, Blobs: store.S3{Client: awsx.NewS3(cfg), Bucket: bucket}, Logger: logger}
 }
