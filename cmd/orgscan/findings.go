@@ -18,6 +18,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/store"
+	"github.com/orgscan/orgscan/pkg/textsafe"
 )
 
 // findings lists open findings from the latest state, most expensive first:
@@ -111,7 +112,13 @@ func (a *App) findings(ctx context.Context, args []string) error {
 		if f.MonthlyCostUSD != nil {
 			usd = money(*f.MonthlyCostUSD)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", usd, f.AccountID, f.Region, f.CheckID, f.ResourceID, f.FirstSeen.UTC().Format("2006-01-02"), f.Reason)
+		// Resource IDs and reasons hold what member accounts named things:
+		// each value stays one line and one cell.
+		cells := []string{usd, f.AccountID, f.Region, f.CheckID, f.ResourceID, f.FirstSeen.UTC().Format("2006-01-02"), f.Reason}
+		for i, c := range cells {
+			cells[i] = textsafe.Terminal(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -18,9 +18,12 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.html from the
 // hostile is every kind of text that could break out of where the page puts
 // it: markup, both quotes, an ampersand, the end tags of the page's raw-text
 // and RCDATA elements, a comment, template syntax, a plus (which the escaper
-// writes as an entity), a NUL, invalid UTF-8, and non-ASCII including a line
-// separator and a right-to-left override.
-const hostile = `<script>alert('x')</script> & "q" </style></title><!-- {{.}} a+b` + "\x00 \xff é 日本 😀 \u2028 \u202e"
+// writes as an entity), a NUL, invalid UTF-8, non-ASCII including a line
+// separator and a right-to-left override, terminal escape sequences (a
+// screen clear, an OSC-8 hyperlink) and invisible formatting characters;
+// the page shows the hidden characters as escapes (`\u202e`, `\x1b`).
+const hostile = `<script>alert('x')</script> & "q" </style></title><!-- {{.}} a+b` + "\x00 \xff é 日本 😀 \u2028 \u202e" +
+	" \x1b[2J\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\ \r\n\t \u2066\u200b\ufeff\u061c\u0085"
 
 // hostileFixture puts hostile text in every string of the input the page
 // shows, and in a few it does not (tags, the resource type behind an ARN).
@@ -67,6 +70,11 @@ func hostileFixture() pipeline.ReportInput {
 		f.FindingID = finding.ID(f.CheckID, f.AccountID, f.Region, f.ResourceID)
 		in.Findings = append(in.Findings, f)
 	}
+	// A suppressed finding, suppressed by a tag a member account set, and
+	// two more not listed.
+	sup := in.Findings[0]
+	sup.Status, sup.SuppressedBy = finding.Suppressed, "tag orgscan:ignore="+hostile
+	in.Suppressed, in.SuppressedTotal = []finding.Finding{sup}, 3
 	return in
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/orgscan/orgscan/pkg/textsafe"
 )
 
 // markup builds an HTML document from constant markup and escaped text.
@@ -42,10 +44,11 @@ func (m *markup) printf(format string, args ...any) {
 // htmlEscaper uses html/template's replacements rather than
 // html.EscapeString's: besides the five characters both escape, it writes
 // '+' as an entity (a guard against UTF-7 sniffing) and NUL as U+FFFD (what
-// an HTML parser substitutes anyway), so the page is the same byte for byte
-// as html/template would write it. Every replaced character is ASCII, so
-// replacing bytes leaves multi-byte and invalid UTF-8 sequences intact, as
-// html/template does.
+// an HTML parser substitutes anyway; textsafe.HTMLText has already written
+// it as `\x00`), so the page is the same byte for byte as html/template
+// would write the neutralised text. Every replaced character is ASCII, so
+// replacing bytes leaves multi-byte sequences intact, as html/template
+// does.
 var htmlEscaper = strings.NewReplacer(
 	"\x00", "\uFFFD",
 	`"`, "&#34;",
@@ -57,5 +60,13 @@ var htmlEscaper = strings.NewReplacer(
 )
 
 // escapeHTML escapes s for HTML element text, RCDATA (<title>) and quoted
-// attribute values.
-func escapeHTML(s string) string { return htmlEscaper.Replace(s) }
+// attribute values. Every operand of printf goes through it, so it is also
+// where text from member accounts is made safe to display: first
+// textsafe.HTMLText writes bidirectional controls (U+202E would show a
+// name reversed), zero-width and other invisible formatting characters,
+// line separators, control characters but tab and line feed, and invalid
+// UTF-8 as visible escapes (`\u202e`, `\x1b`, `\xff`); then the result is
+// escaped as html/template would escape it. The escapes are plain text,
+// so the page's script, which reads cells' textContent, sees them as
+// written and cannot undo them.
+func escapeHTML(s string) string { return htmlEscaper.Replace(textsafe.HTMLText(s)) }

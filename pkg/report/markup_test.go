@@ -4,13 +4,20 @@ import (
 	"html/template"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/orgscan/orgscan/pkg/textsafe"
 )
 
-// escapeHTML writes what html/template writes for a string in each context
-// the page interpolates into: element text, RCDATA and a quoted attribute.
+// escapeHTML writes what html/template writes, for a string with its
+// hidden characters made visible (textsafe.HTMLText), in each context the
+// page interpolates into: element text, RCDATA and a quoted attribute; and
+// what it writes holds no control but tab and line feed, no bidirectional
+// or other formatting character, no line separator and no invalid UTF-8.
 func FuzzEscapeMatchesHTMLTemplate(f *testing.F) {
 	for _, s := range []string{"", "plain", hostile, xssReason, `i-"0a'<b>&`, "a+b", "\x00", "\xff\xfe", "é 日本 😀",
-		"\u2028\u2029\u202e", "</style></script></title>", "<!-- -->", "&amp;", "&#34;", "\uFFFD", "\t\r\n"} {
+		"\u2028\u2029\u202e", "\x1b[2J\x1b]8;;http://evil\x1b\\", "\u2066\u200b\ufeff\u061c\u0085", "</style></script></title>", "<!-- -->", "&amp;", "&#34;", "\uFFFD", "\t\r\n"} {
 		f.Add(s)
 	}
 	contexts := []struct{ before, after string }{
@@ -24,13 +31,22 @@ func FuzzEscapeMatchesHTMLTemplate(f *testing.F) {
 		tmpls = append(tmpls, template.Must(template.New("").Parse(c.before+"{{.}}"+c.after)))
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		got := escapeHTML(s)
+		if !utf8.ValidString(got) {
+			t.Errorf("escapeHTML(%q) = %q: invalid UTF-8", s, got)
+		}
+		for _, r := range got {
+			if r != '\t' && r != '\n' && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+				t.Errorf("escapeHTML(%q) = %q keeps %U", s, got, r)
+			}
+		}
 		for i, tmpl := range tmpls {
 			var b strings.Builder
-			if err := tmpl.Execute(&b, s); err != nil {
+			if err := tmpl.Execute(&b, textsafe.HTMLText(s)); err != nil {
 				t.Fatal(err)
 			}
 			want := strings.TrimSuffix(strings.TrimPrefix(b.String(), contexts[i].before), contexts[i].after)
-			if got := escapeHTML(s); got != want {
+			if got != want {
 				t.Errorf("escapeHTML(%q) = %q, html/template in %s%s writes %q", s, got, contexts[i].before, contexts[i].after, want)
 			}
 		}
