@@ -41,5 +41,28 @@ func FuzzParseLambdaTime(f *testing.F) {
 	for _, s := range []string{"2026-11-26T13:00:39.038+0000", "2026-11-26T13:00:39.038948000Z", "", "yesterday"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) { _ = parseLambdaTime(s) })
+	f.Fuzz(func(t *testing.T, s string) {
+		got := parseLambdaTime(s)
+		// A time is returned exactly when one of the two layouts parses s,
+		// and it is that layout's reading of s.
+		var want time.Time
+		for _, layout := range []string{lambdaTimeLayout, time.RFC3339Nano} {
+			if v, err := time.Parse(layout, s); err == nil {
+				want = v
+				break
+			}
+		}
+		if !got.Equal(want) {
+			t.Fatalf("parseLambdaTime(%q) = %v, want %v", s, got, want)
+		}
+		if got.IsZero() {
+			return
+		}
+		// What Lambda writes (its layout, milliseconds) reads back as the
+		// same instant.
+		back := parseLambdaTime(got.Format(lambdaTimeLayout))
+		if !back.Equal(got.Truncate(time.Millisecond)) && got.Year() >= 0 && got.Year() <= 9999 {
+			t.Fatalf("%q: %v formatted as Lambda does reads back as %v", s, got, back)
+		}
+	})
 }

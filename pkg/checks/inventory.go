@@ -250,7 +250,10 @@ func (inv *Inventory) RouteTables(ctx context.Context) ([]ec2types.RouteTable, e
 	})
 }
 
-// Functions returns every Lambda function of the pair ($LATEST versions).
+// Functions returns every Lambda function of the pair ($LATEST versions),
+// without the fields that carry the customer's secrets (see
+// dropFunctionSecrets): they are removed from each page as it arrives,
+// before anything else sees it.
 func (inv *Inventory) Functions(ctx context.Context) ([]lambdatypes.FunctionConfiguration, error) {
 	return inv.functions.get(func() ([]lambdatypes.FunctionConfiguration, error) {
 		if inv.c.Lambda == nil {
@@ -263,6 +266,9 @@ func (inv *Inventory) Functions(ctx context.Context) ([]lambdatypes.FunctionConf
 			inv.calls.Add("lambda:ListFunctions", 1)
 			if err != nil {
 				return nil, err
+			}
+			for i := range page.Functions {
+				dropFunctionSecrets(&page.Functions[i])
 			}
 			out = append(out, page.Functions...)
 		}

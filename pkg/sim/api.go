@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -220,7 +221,11 @@ func (p *Pair) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTab
 	return &ec2.DescribeRouteTablesOutput{RouteTables: items, NextToken: next}, nil
 }
 
-// ListFunctions serves functions (Marker/NextMarker pagination).
+// ListFunctions serves functions (Marker/NextMarker pagination), each with
+// its environment variables as Lambda returns them: in clear, a secret
+// among them (FunctionSecret). The page is a copy, as a decoded answer
+// would be, so a caller may change it (the collector drops the secrets
+// from each page it receives).
 func (p *Pair) ListFunctions(ctx context.Context, in *lambda.ListFunctionsInput, _ ...func(*lambda.Options)) (*lambda.ListFunctionsOutput, error) {
 	if err := p.enter(ctx, "lambda:ListFunctions"); err != nil {
 		return nil, err
@@ -229,7 +234,7 @@ func (p *Pair) ListFunctions(ctx context.Context, in *lambda.ListFunctionsInput,
 	if err != nil {
 		return nil, err
 	}
-	return &lambda.ListFunctionsOutput{Functions: items, NextMarker: next}, nil
+	return &lambda.ListFunctionsOutput{Functions: slices.Clone(items), NextMarker: next}, nil
 }
 
 // DescribeDBInstances serves DB instances (Marker pagination).

@@ -378,6 +378,16 @@ func (g *gen) natGateways(n int) {
 	}
 }
 
+// FunctionSecretPrefix begins every secret the simulated functions hold in
+// their environment (DB_PASSWORD): a string that must never appear in
+// anything orgscan keeps.
+const FunctionSecretPrefix = "sim-secret-db-password-"
+
+// FunctionSecret is the value of the simulated function's DB_PASSWORD
+// environment variable. It is derived from the name, not drawn from the
+// seed's generator, so adding it changed no other value of any world.
+func FunctionSecret(name string) string { return FunctionSecretPrefix + name }
+
 func (g *gen) functions(n int) {
 	for i := range n {
 		name := fmt.Sprintf("fn-%s-%d", g.hex(6), i)
@@ -400,6 +410,9 @@ func (g *gen) functions(n int) {
 			FunctionArn:  aws.String(fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", g.region, g.account, name)),
 			LastModified: aws.String(modified.UTC().Format("2006-01-02T15:04:05.000-0700")),
 			Runtime:      lambdatypes.RuntimeProvidedal2023, MemorySize: aws.Int32(128), State: lambdatypes.StateActive,
+			Environment: &lambdatypes.EnvironmentResponse{Variables: map[string]string{
+				"DB_PASSWORD": FunctionSecret(name), "LOG_LEVEL": "info",
+			}},
 		})
 	}
 }

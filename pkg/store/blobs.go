@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +31,9 @@ type Blobs interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
-// KeyError reports a key that cannot name an object.
+// KeyError reports a key that cannot name an object: a malformed key, or
+// (Dir) one whose path goes through a symbolic link, when Reason ends with
+// "is a symbolic link".
 type KeyError struct{ Key, Reason string }
 
 func (e *KeyError) Error() string { return fmt.Sprintf("invalid blob key %q: %s", e.Key, e.Reason) }
@@ -53,41 +57,208 @@ func CheckKey(key string) error {
 // place yet.
 const TempPrefix = ".tmp-"
 
+// The modes of what Dir creates. The data directory holds an
+// organization-wide inventory and its findings, so it is private to its
+// owner; the modes are set explicitly after creation and so do not depend
+// on the process's umask.
+const (
+	DirMode  fs.FileMode = 0o700
+	FileMode fs.FileMode = 0o600
+)
+
 // Dir stores blobs as files under Root, with the same layout as the bucket.
+//
+// What Dir writes is private: directories it creates (Root included, when
+// missing) are mode 0700 and files 0600, whatever the umask. Writes never
+// follow a symbolic link below Root: every directory between Root and the
+// object, and the object's own name, is checked with Lstat, and a link is
+// refused with a *KeyError (its reason ends with "is a symbolic link")
+// before anything is written. Root itself may be a symbolic link (a data
+// directory kept on another disk is a user's choice, not an attacker's),
+// and reads (Open) do follow links. An empty Root is the current directory.
 type Dir struct{ Root string }
 
 var _ Blobs = Dir{}
 
 // Put writes the object to a temporary file beside its target and renames
-// it into place, so a crash never leaves a half-written object.
+// it into place, so a crash never leaves a half-written object. It refuses
+// a key whose path below Root goes through a symbolic link (*KeyError).
 func (d Dir) Put(ctx context.Context, key string, r io.Reader) (err error) {
-	if err := CheckKey(key); err != nil {
+	dir, base, err := d.parent(key)
+	if err != nil {
 		return err
 	}
-	dst := filepath.Join(d.Root, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), TempPrefix+filepath.Base(dst)+"-*")
+	defer dir.Close()
+	f, tmp, err := createTemp(dir, TempPrefix+base+"-")
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(f.Name())
+			dir.Remove(tmp)
 		}
 	}()
 	if _, err = io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
+	if err = f.Chmod(FileMode); err != nil {
 		return err
 	}
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), dst)
+	// Checked again just before the rename (the first check was before the
+	// copy): rename would replace a link rather than write through it, but
+	// a link the user put there is refused, not silently replaced.
+	if err = refuseLink(dir, key, base); err != nil {
+		return err
+	}
+	return dir.Rename(tmp, base)
+}
+
+// create writes a new object exclusively: when key exists (as a file or as
+// anything else), it returns an error that is fs.ErrExist. Unlike Put the
+// write is not atomic: a reader can see a partial object.
+func (d Dir) create(key string, b []byte) (err error) {
+	dir, base, err := d.parent(key)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	// O_EXCL never follows a link: an existing link is fs.ErrExist.
+	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			dir.Remove(base)
+		}
+	}()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(FileMode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// parent opens the directory that holds key, creating the missing
+// directories from Root down (mode DirMode), and returns it with key's last
+// element. Each directory below Root is checked with Lstat and then opened
+// and compared with what Lstat saw, so a directory swapped for a link
+// between the check and the use is refused too; what is done in the
+// returned directory cannot leave it. A symbolic link as the last element
+// is refused as well.
+func (d Dir) parent(key string) (*os.Root, string, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, "", err
+	}
+	root := d.Root
+	if root == "" {
+		root = "."
+	}
+	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(root, DirMode); err != nil {
+			return nil, "", err
+		}
+		if err := os.Chmod(root, DirMode); err != nil {
+			return nil, "", err
+		}
+	}
+	dir, err := os.OpenRoot(root) // follows Root when it is a link: allowed
+	if err != nil {
+		return nil, "", err
+	}
+	elems := strings.Split(key, "/")
+	for i, name := range elems[:len(elems)-1] {
+		sub, err := openSubdir(dir, key, strings.Join(elems[:i+1], "/"), name)
+		dir.Close()
+		if err != nil {
+			return nil, "", err
+		}
+		dir = sub
+	}
+	base := elems[len(elems)-1]
+	if err := refuseLink(dir, key, base); err != nil {
+		dir.Close()
+		return nil, "", err
+	}
+	return dir, base, nil
+}
+
+// openSubdir opens the directory name of parent, creating it when missing;
+// prefix is key's path up to it, for errors.
+func openSubdir(parent *os.Root, key, prefix, name string) (*os.Root, error) {
+	created := false
+	fi, err := parent.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = parent.Mkdir(name, DirMode)
+		created = err == nil
+		if err != nil && !errors.Is(err, fs.ErrExist) { // ErrExist: made by a concurrent Put
+			return nil, err
+		}
+		fi, err = parent.Lstat(name)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, &KeyError{key, prefix + " is a symbolic link"}
+	case !fi.IsDir():
+		return nil, &KeyError{key, prefix + " is not a directory"}
+	}
+	sub, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	self, err := sub.Open(".")
+	if err == nil {
+		var now fs.FileInfo
+		if now, err = self.Stat(); err == nil && !os.SameFile(fi, now) {
+			err = &KeyError{key, prefix + " is a symbolic link"} // swapped since the Lstat
+		}
+		if err == nil && created {
+			err = self.Chmod(DirMode) // exactly DirMode, whatever the umask
+		}
+		self.Close()
+	}
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
+	return sub, nil
+}
+
+// refuseLink returns a *KeyError when name in dir is a symbolic link.
+func refuseLink(dir *os.Root, key, name string) error {
+	fi, err := dir.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &KeyError{key, "is a symbolic link"}
+	}
+	return nil
+}
+
+// createTemp creates a new file of mode FileMode in dir whose name begins
+// with prefix (os.CreateTemp has no os.Root form).
+func createTemp(dir *os.Root, prefix string) (*os.File, string, error) {
+	for range 10000 {
+		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
+		f, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("create a temporary file %s* in %s: %w", prefix, dir.Name(), fs.ErrExist)
 }
 
 // Open opens the object's file.

@@ -144,7 +144,8 @@ func (r RunRecord) Equal(o RunRecord) bool {
 
 // LocalState keeps the state as files under Dir: state/findings/<account>.json
 // (the account's items, sorted by ID) and state/runs/<runId>.json. Each write
-// replaces a file atomically. Resolved items past ResolvedRetention are
+// replaces a file atomically, through Dir: files 0600, directories 0700, no
+// symbolic link below Dir followed. Resolved items past ResolvedRetention are
 // dropped when their account's file is rewritten, as DynamoDB's TTL would.
 type LocalState struct {
 	Dir string
@@ -153,7 +154,12 @@ type LocalState struct {
 
 var _ State = (*LocalState)(nil)
 
-func (s *LocalState) blobs() Dir { return Dir{Root: filepath.Join(s.Dir, "state")} }
+// blobs is the data directory, not its state/ subdirectory, so that a Put
+// refuses a state/ that is a symbolic link like any other link below Dir.
+func (s *LocalState) blobs() Dir { return Dir{Root: s.Dir} }
+
+// stateKey is the blob key of a file under state/.
+func stateKey(key string) string { return "state/" + key }
 
 // AccountFindings reads the account's file; no file is no findings.
 func (s *LocalState) AccountFindings(ctx context.Context, accountID string) ([]finding.Finding, error) {
@@ -248,7 +254,7 @@ func (s *LocalState) Runs(ctx context.Context, limit int) ([]RunRecord, error) {
 }
 
 func (s *LocalState) read(ctx context.Context, key string, v any) error {
-	rc, err := s.blobs().Open(ctx, key)
+	rc, err := s.blobs().Open(ctx, stateKey(key))
 	if err != nil {
 		return err
 	}
@@ -264,7 +270,7 @@ func (s *LocalState) write(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return s.blobs().Put(ctx, key, bytes.NewReader(append(b, '\n')))
+	return s.blobs().Put(ctx, stateKey(key), bytes.NewReader(append(b, '\n')))
 }
 
 // UnfinishedRuns reads every run file and keeps those still aggregating.
@@ -321,25 +327,18 @@ func (l localLease) dead() bool {
 // AcquireLease creates state/lease.json exclusively, or replaces it when it
 // has expired, is holder's, or was taken by a process of this host that has
 // died. Two processes racing to replace such a lease can both believe they
-// won; the window is one file rename.
+// won; the window is one file rename. The file is written like every other
+// file of the data directory (mode 0600, no symbolic link followed: see Dir).
 func (s *LocalState) AcquireLease(ctx context.Context, holder string, now, until time.Time) (bool, string, time.Time, error) {
-	path := filepath.Join(s.Dir, "state", "lease.json")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return false, "", time.Time{}, err
-	}
 	host, _ := os.Hostname()
 	mine := localLease{Holder: holder, Until: until, Host: host, PID: os.Getpid()}
 	b, err := json.Marshal(mine)
 	if err != nil {
 		return false, "", time.Time{}, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	err = s.blobs().create(stateKey("lease.json"), append(b, '\n'))
 	if err == nil {
-		_, err = f.Write(append(b, '\n'))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err == nil, "", time.Time{}, err
+		return true, "", time.Time{}, nil
 	}
 	if !errors.Is(err, fs.ErrExist) {
 		return false, "", time.Time{}, err
