@@ -83,12 +83,16 @@ func (a *App) report(ctx context.Context, args []string) error {
 	if err := (report.HTML{}).Render(&buf, in); err != nil {
 		return err
 	}
-	path := *out
-	if path == "" {
-		path = filepath.Join(*data, filepath.FromSlash(pipeline.ReportKey(rec.RunID)))
+	// Dir.Put writes beside the target and renames: no half-written
+	// report, mode 0600 like the rest of the data (the report lists the
+	// organization's resources), and no symbolic link followed below the
+	// data directory (or, for --out, at the file's own name).
+	dir, key := store.Dir{Root: *data}, pipeline.ReportKey(rec.RunID)
+	path := dir.Path(key)
+	if *out != "" {
+		dir, key, path = store.Dir{Root: filepath.Dir(*out)}, filepath.Base(*out), *out
 	}
-	// Dir.Put writes beside the target and renames: no half-written report.
-	if err := (store.Dir{Root: filepath.Dir(path)}).Put(ctx, filepath.Base(path), &buf); err != nil {
+	if err := dir.Put(ctx, key, &buf); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	fmt.Fprintln(a.Stdout, path)
@@ -105,9 +109,13 @@ func reportInput(ctx context.Context, blobs store.Dir, rec store.RunRecord, recs
 	in.Trend = pipeline.Trend(recs)
 
 	top := pipeline.TopFindings{Max: pipeline.MaxReportFindings}
+	suppressed := pipeline.TopFindings{Max: pipeline.MaxReportSuppressed}
 	err := readJSONLines(ctx, blobs, pipeline.FindingsKey(rec.RunID), func(f finding.Finding) {
-		if f.Status == finding.Open {
+		switch f.Status {
+		case finding.Open:
 			top.Add(f)
+		case finding.Suppressed:
+			suppressed.Add(f)
 		}
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -117,6 +125,7 @@ func reportInput(ctx context.Context, blobs store.Dir, rec store.RunRecord, recs
 		return in, err
 	}
 	in.Findings, in.FindingsTotal = top.Sorted(), top.Total
+	in.Suppressed, in.SuppressedTotal = suppressed.Sorted(), suppressed.Total
 
 	var failed, partial []pipeline.PairProblem
 	err = readJSONLines(ctx, blobs, pipeline.PairsKey(rec.RunID), func(p pipeline.PairResult) {

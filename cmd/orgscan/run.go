@@ -27,6 +27,7 @@ import (
 	"github.com/orgscan/orgscan/pkg/report"
 	"github.com/orgscan/orgscan/pkg/sim"
 	"github.com/orgscan/orgscan/pkg/store"
+	"github.com/orgscan/orgscan/pkg/textsafe"
 )
 
 // maxConcurrency bounds --concurrency: beyond it a laptop only queues.
@@ -137,7 +138,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("--config: %v", err)
 		}
-		req.Params, req.Exclusions = cfg.Params, cfg.Exclusions
+		req.Params, req.Exclusions, req.IgnoreTag = cfg.Params, cfg.Exclusions, cfg.IgnoreTag
 	}
 	if err := req.Validate(); err != nil {
 		return requestUsage(err)
@@ -319,8 +320,12 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 				if e.Count > 1 {
 					what += fmt.Sprintf(" (×%d)", e.Count)
 				}
+				// Account names and error messages are member text: each
+				// value stays one line and one cell.
+				what = textsafe.Terminal(what)
 				if i == 0 {
-					fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", p.AccountID, paren(p.AccountName), p.Region, p.Status, what)
+					fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", textsafe.Terminal(p.AccountID), paren(textsafe.Terminal(p.AccountName)),
+						textsafe.Terminal(p.Region), textsafe.Terminal(string(p.Status)), what)
 				} else {
 					fmt.Fprintf(tw, "\t\t\t%s\n", what)
 				}
@@ -333,12 +338,12 @@ func printSummary(w io.Writer, s pipeline.RunSummary, blobs store.Dir) {
 	}
 
 	if len(s.Carried) > 0 {
-		fmt.Fprintf(w, "\ncarried the changes of runs whose aggregation died: %s\n", strings.Join(s.Carried, ", "))
+		fmt.Fprintf(w, "\ncarried the changes of runs whose aggregation died: %s\n", textsafe.Terminal(strings.Join(s.Carried, ", ")))
 	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWARNINGS")
 		for _, m := range s.Warnings {
-			fmt.Fprintf(w, "  %s\n", m)
+			fmt.Fprintf(w, "  %s\n", textsafe.Terminal(m)) // warnings quote account IDs and error messages
 		}
 		if s.WarningsOmitted > 0 {
 			fmt.Fprintf(w, "  … and %d more\n", s.WarningsOmitted)

@@ -75,7 +75,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("--config: %v", err)
 		}
-		req.Params, req.Exclusions = cfg.Params, cfg.Exclusions
+		req.Params, req.Exclusions, req.IgnoreTag = cfg.Params, cfg.Exclusions, cfg.IgnoreTag
 	}
 	if req.RunID == "" {
 		req.RunID = pipeline.DefaultRunID(time.Now())

@@ -14,6 +14,9 @@
 //	      - accounts: ["123456789012"]
 //	        regions: [eu-west-1]
 //	        resources: ["i-0abc*", "arn:aws:ec2:*:*:volume/vol-0def"]
+//	ignoreTag:                  # where the orgscan:ignore tag counts
+//	  honour: accounts          # any (default), none, or accounts
+//	  accounts: ["111111111111"]
 package config
 
 import (
@@ -39,6 +42,9 @@ type Config struct {
 	Params map[string]map[string]float64
 	// Exclusions suppress the findings they match.
 	Exclusions []finding.Exclusion
+	// IgnoreTag says where the orgscan:ignore tag is honoured (nil: the
+	// default, everywhere).
+	IgnoreTag *finding.TagPolicy
 }
 
 // Error is a configuration problem, with where it is.
@@ -95,8 +101,14 @@ func Parse(name string, b []byte) (Config, error) {
 			if err := p.checks(v, &cfg); err != nil {
 				return Config{}, err
 			}
+		case "ignoreTag":
+			policy, err := p.tagPolicy(v)
+			if err != nil {
+				return Config{}, err
+			}
+			cfg.IgnoreTag = &policy
 		default:
-			return Config{}, p.err(k, k.Value, "unknown field (known: checks)")
+			return Config{}, p.err(k, k.Value, "unknown field (known: checks, ignoreTag)")
 		}
 	}
 	return cfg, nil
@@ -138,6 +150,44 @@ func (p parser) strings(n *yaml.Node, field string) ([]string, error) {
 			return nil, p.err(c, fmt.Sprintf("%s[%d]", field, i), "must be a string")
 		}
 		out = append(out, c.Value)
+	}
+	return out, nil
+}
+
+// tagPolicy reads ignoreTag: {honour: any|none|accounts, accounts: [...]}.
+func (p parser) tagPolicy(n *yaml.Node) (finding.TagPolicy, error) {
+	var out finding.TagPolicy
+	if err := p.mapping(n, "ignoreTag"); err != nil {
+		return out, err
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "honour":
+			if v.Kind != yaml.ScalarNode {
+				return out, p.err(v, "ignoreTag.honour", "must be any, none or accounts")
+			}
+			out.Honour = v.Value
+		case "accounts":
+			accts, err := p.strings(v, "ignoreTag.accounts")
+			if err != nil {
+				return out, err
+			}
+			out.Accounts = accts
+		default:
+			return out, p.err(k, "ignoreTag."+k.Value, "unknown field (known: honour, accounts)")
+		}
+	}
+	if err := out.Validate(); err != nil {
+		var ee *finding.ExclusionError
+		if errors.As(err, &ee) {
+			reason := ee.Reason
+			if ee.Value != "" {
+				reason = fmt.Sprintf("%q %s", ee.Value, ee.Reason)
+			}
+			return out, p.err(n, ee.Field, reason)
+		}
+		return out, p.err(n, "ignoreTag", err.Error())
 	}
 	return out, nil
 }

@@ -27,6 +27,9 @@ func TestValidFiles(t *testing.T) {
 	if d := cmp.Diff(want, cfg.Exclusions); d != "" {
 		t.Fatalf("exclusions (-want +got):\n%s", d)
 	}
+	if d := cmp.Diff(&finding.TagPolicy{Honour: finding.HonourAccounts, Accounts: []string{"111111111111", "222222222222"}}, cfg.IgnoreTag); d != "" {
+		t.Fatalf("ignoreTag (-want +got):\n%s", d)
+	}
 	cfg, err = Load(filepath.Join("testdata", "valid.json"))
 	if err != nil || cfg.Params["rds-idle-instance"]["maxConnections"] != 2 || len(cfg.Exclusions) != 1 {
 		t.Fatalf("json: %+v %v", cfg, err)
@@ -61,6 +64,9 @@ func TestMalformedFiles(t *testing.T) {
 		{"not-yaml.yaml", 0, "", "not valid YAML"},
 		{"tag-not-string.yaml", 4, "checks.ec2-idle-instance.exclude[0].tags.env", "must be a string"},
 		{"params-for-all.yaml", 3, "checks.*.params", "belong to one check"},
+		{"bad-ignoretag-mode.yaml", 3, "ignoreTag.honour", `"sometimes" must be any, none or accounts`},
+		{"ignoretag-accounts-unused.yaml", 3, "ignoreTag.accounts", "only read with honour: accounts"},
+		{"bad-ignoretag-account.yaml", 3, "ignoreTag.accounts", `"1111" is not a 12-digit AWS account ID`},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()

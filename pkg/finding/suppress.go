@@ -131,11 +131,73 @@ func (e Exclusion) Matches(f Finding) bool {
 	return true
 }
 
+// TagPolicy says where the IgnoreTag is honoured. Anyone who may tag a
+// resource in a member account can set the tag, and the read-only APIs
+// orgscan lists with do not say who set a tag (only CloudTrail does, per
+// region and for 90 days), so what can be enforced is where: everywhere,
+// nowhere, or in named accounts (whose tagging the organization trusts).
+// Configured exclusions are not affected: they come from the operator.
+type TagPolicy struct {
+	// Honour is HonourAny (the default, also when empty), HonourNone or
+	// HonourAccounts.
+	Honour string `json:"honour,omitempty" yaml:"honour,omitempty"`
+	// Accounts are where the tag is honoured, with HonourAccounts.
+	Accounts []string `json:"accounts,omitempty" yaml:"accounts,omitempty"`
+}
+
+// TagPolicy.Honour values.
+const (
+	HonourAny      = "any"
+	HonourNone     = "none"
+	HonourAccounts = "accounts"
+)
+
+// Validate checks the mode and the account IDs; its error is an
+// *ExclusionError naming the field.
+func (p TagPolicy) Validate() error {
+	switch p.Honour {
+	case "", HonourAny, HonourNone:
+		if len(p.Accounts) > 0 {
+			return &ExclusionError{Field: "ignoreTag.accounts", Reason: "are only read with honour: accounts"}
+		}
+	case HonourAccounts:
+		if len(p.Accounts) == 0 {
+			return &ExclusionError{Field: "ignoreTag.accounts", Reason: "must name at least one account with honour: accounts"}
+		}
+		for _, a := range p.Accounts {
+			if !ValidAccountID(a) {
+				return &ExclusionError{Field: "ignoreTag.accounts", Value: a, Reason: "is not a 12-digit AWS account ID"}
+			}
+		}
+	default:
+		return &ExclusionError{Field: "ignoreTag.honour", Value: p.Honour, Reason: "must be any, none or accounts"}
+	}
+	return nil
+}
+
+// Honours reports whether the tag counts in an account.
+func (p TagPolicy) Honours(accountID string) bool {
+	switch p.Honour {
+	case HonourNone:
+		return false
+	case HonourAccounts:
+		for _, a := range p.Accounts {
+			if a == accountID {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
 // Suppress marks f suppressed when its resource's orgscan:ignore tag names
-// its check (or says "true"), or when an exclusion matches it. Suppressed
-// findings are kept, with the reason, and left out of totals.
-func Suppress(f *Finding, exclusions []Exclusion) {
-	if v, ok := f.Tags[IgnoreTag]; ok {
+// its check (or says "true") and the policy honours the tag in f's account,
+// or when an exclusion matches it. Suppressed findings are kept, with the
+// reason (SuppressedBy names the tag and its value, or the exclusion), and
+// left out of totals; the report lists them.
+func Suppress(f *Finding, exclusions []Exclusion, tags TagPolicy) {
+	if v, ok := f.Tags[IgnoreTag]; ok && tags.Honours(f.AccountID) {
 		for _, c := range strings.Split(v, ",") {
 			c = strings.TrimSpace(c)
 			if strings.EqualFold(c, "true") || c == f.CheckID {
@@ -144,9 +206,9 @@ func Suppress(f *Finding, exclusions []Exclusion) {
 			}
 		}
 	}
-	for _, e := range exclusions {
+	for i, e := range exclusions {
 		if e.Matches(*f) {
-			why := "configured exclusion"
+			why := fmt.Sprintf("configured exclusion #%d", i+1)
 			if e.Reason != "" {
 				why += ": " + e.Reason
 			}

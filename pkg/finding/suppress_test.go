@@ -37,7 +37,7 @@ func TestSuppress(t *testing.T) {
 			for k, v := range tc.tags {
 				f.Tags[k] = v
 			}
-			Suppress(&f, tc.ex)
+			Suppress(&f, tc.ex, TagPolicy{})
 			if f.Status != tc.want {
 				t.Fatalf("status %s, want %s", f.Status, tc.want)
 			}

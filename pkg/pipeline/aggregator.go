@@ -289,8 +289,9 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 		return RunSummary{}, err
 	}
 	top := TopFindings{Max: MaxReportFindings}
+	suppressed := TopFindings{Max: MaxReportSuppressed}
 	costly := TopFindings{Max: MaxEventFindings}
-	if err := a.merge(ctx, req, pairs, carry, &sum, &top, &costly); err != nil {
+	if err := a.merge(ctx, req, pairs, carry, &sum, &top, &suppressed, &costly); err != nil {
 		return RunSummary{}, fmt.Errorf("aggregate run %s: %w", req.RunID, err)
 	}
 	for _, r := range carriedRecs {
@@ -330,7 +331,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	stored := sum
 	stored.StateItemsWritten = 0
 	if a.Reporter != nil {
-		if err := a.report(ctx, stored, top, problems); err != nil {
+		if err := a.report(ctx, stored, top, suppressed, problems); err != nil {
 			return RunSummary{}, fmt.Errorf("write the report: %w", err)
 		}
 	}
@@ -354,7 +355,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 // files; it fills the summary's counts and money and offers open findings
 // to top (the report) and new costly ones to costly (the event).
 func (a *Aggregator) merge(ctx context.Context, req AggregateRequest, pairs []PairResult, carry map[string]bool,
-	sum *RunSummary, top, costly *TopFindings) error {
+	sum *RunSummary, top, suppressed, costly *TopFindings) error {
 	jsonl := startUpload(ctx, a.Blobs, sum.FindingsKey)
 	pq := startUpload(ctx, a.Blobs, sum.HistoryKeys[FindingsTable])
 	invUp := startUpload(ctx, a.Blobs, sum.HistoryKeys[InventoryTable])
@@ -411,6 +412,9 @@ func (a *Aggregator) merge(ctx context.Context, req AggregateRequest, pairs []Pa
 				}
 				if f.Status == finding.Suppressed {
 					sum.Suppressed++
+					if a.Reporter != nil {
+						suppressed.Add(f)
+					}
 					continue
 				}
 				if carry[f.OpenedRunID] {
@@ -839,13 +843,14 @@ func (u *upload) finish(err error) error {
 
 // report renders the run's report: the summary as recorded, the most
 // expensive open findings, every problem pair and the trend of all runs.
-func (a *Aggregator) report(ctx context.Context, sum RunSummary, top TopFindings, problems []PairProblem) error {
+func (a *Aggregator) report(ctx context.Context, sum RunSummary, top, suppressed TopFindings, problems []PairProblem) error {
 	recs, err := a.State.Runs(ctx, MaxTrendRuns)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.Sorted(), FindingsTotal: top.Total, Trend: Trend(recs), Problems: problems}); err != nil {
+	if err := a.Reporter.Render(&buf, ReportInput{Summary: sum, Findings: top.Sorted(), FindingsTotal: top.Total, Trend: Trend(recs), Problems: problems,
+		Suppressed: suppressed.Sorted(), SuppressedTotal: suppressed.Total}); err != nil {
 		return err
 	}
 	return a.Blobs.Put(ctx, sum.ReportKey, &buf)

@@ -123,7 +123,7 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 		return DispatchResult{}, &InvalidRequestError{Field: "regions", Value: fmt.Sprint(len(regions)),
 			Reason: fmt.Sprintf("regions are more than the %d whose work items fit one Map batch of %d bytes", MaxBatchRegions, MaxBatchInputBytes)}
 	}
-	opts := RunOptions{Params: req.Params, Exclusions: req.Exclusions}
+	opts := RunOptions{Params: req.Params, Exclusions: req.Exclusions, IgnoreTag: req.IgnoreTag}
 	var optionsKey string
 	if !opts.Empty() {
 		optionsKey = OptionsKey(runID)

@@ -64,7 +64,16 @@ type ReportInput struct {
 	Trend []TrendPoint
 	// Problems are every failed or partial pair of the run.
 	Problems []PairProblem
+	// Suppressed are the run's suppressed findings, most expensive first,
+	// at most MaxReportSuppressed (SuppressedTotal says how many there
+	// were), each with what suppressed it (SuppressedBy): a suppression is
+	// shown, not hidden.
+	Suppressed      []finding.Finding
+	SuppressedTotal int
 }
+
+// MaxReportSuppressed bounds the suppressed findings a report lists.
+const MaxReportSuppressed = 1000
 
 // TrendPoint is one run's open findings and monthly cost.
 type TrendPoint struct {

@@ -492,7 +492,7 @@ func TestThousandExclusionsInRunOptions(t *testing.T) {
 	suppressed := 0
 	for _, f := range readFindings(t, dir, sum) {
 		if f.CheckID == "rds-idle-instance" && f.Tags["team"] == "data" {
-			if f.Status != finding.Suppressed || f.SuppressedBy != "configured exclusion: exclusion 999" {
+			if f.Status != finding.Suppressed || f.SuppressedBy != "configured exclusion #1000: exclusion 999" {
 				t.Fatalf("finding matched by exclusion 999: %+v", f)
 			}
 			suppressed++

@@ -78,6 +78,14 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 			return unknownRequestField(k)
 		}
 	}
+	if raw, ok := keys["ignoreTag"]; ok {
+		var policy map[string]json.RawMessage
+		if json.Unmarshal(raw, &policy) == nil {
+			if err := exactNames(policy, tagPolicyFields, "ignoreTag"); err != nil {
+				return err
+			}
+		}
+	}
 	type plain RunRequest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -97,11 +105,12 @@ func (r *RunRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// runRequestFields and exclusionFields are RunRequest's and
-// finding.Exclusion's JSON names, spelled exactly.
+// runRequestFields, exclusionFields and tagPolicyFields are RunRequest's,
+// finding.Exclusion's and finding.TagPolicy's JSON names, spelled exactly.
 var (
 	runRequestFields = jsonNames(reflect.TypeFor[RunRequest]())
 	exclusionFields  = jsonNames(reflect.TypeFor[finding.Exclusion]())
+	tagPolicyFields  = jsonNames(reflect.TypeFor[finding.TagPolicy]())
 )
 
 func unknownRequestField(name string) error {
@@ -168,6 +177,22 @@ func (r RunRequest) Validate() error {
 				return &InvalidRequestError{Field: fmt.Sprintf("exclusions[%d].checks", i), Value: id, Reason: "is not a registered check"}
 			}
 		}
+	}
+	return tagPolicyError(r.IgnoreTag)
+}
+
+// tagPolicyError is the InvalidRequestError of a tag policy's validation,
+// or nil when there is no policy or it is valid.
+func tagPolicyError(p *finding.TagPolicy) error {
+	if p == nil {
+		return nil
+	}
+	if err := p.Validate(); err != nil {
+		var ee *finding.ExclusionError
+		if errors.As(err, &ee) {
+			return &InvalidRequestError{Field: ee.Field, Value: ee.Value, Reason: ee.Reason}
+		}
+		return &InvalidRequestError{Field: "ignoreTag", Reason: err.Error()}
 	}
 	return nil
 }

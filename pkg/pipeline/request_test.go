@@ -11,7 +11,7 @@ import (
 // the execution input's and an exclusion's field names (a contract with the
 // state machine and the configuration docs).
 func TestRequestFieldNames(t *testing.T) {
-	want := []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "maxConcurrency"}
+	want := []string{"runId", "accounts", "excludeAccounts", "organizationalUnits", "regions", "checks", "roleName", "lookbackDays", "params", "exclusions", "ignoreTag", "maxConcurrency"}
 	if !reflect.DeepEqual(runRequestFields, want) {
 		t.Errorf("runRequestFields = %v, want %v", runRequestFields, want)
 	}
@@ -73,5 +73,28 @@ func TestDecodeRunRequestUnknownExclusionField(t *testing.T) {
 	var ir *InvalidRequestError
 	if !errors.As(err, &ir) || ir.Field != "exclusions" || ir.Value != "resourceIds" {
 		t.Fatalf("err = %v, want InvalidRequestError{exclusions resourceIds}", err)
+	}
+}
+
+// The ignoreTag policy of a request is checked like the rest: exact names,
+// known modes, valid accounts.
+func TestRequestIgnoreTag(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, field, value string }{
+		{`{"ignoreTag":{"Honour":"none"}}`, "ignoreTag", "Honour"},
+		{`{"ignoreTag":{"honour":"sometimes"}}`, "ignoreTag.honour", "sometimes"},
+		{`{"ignoreTag":{"honour":"accounts"}}`, "ignoreTag.accounts", ""},
+		{`{"ignoreTag":{"honour":"accounts","accounts":["12345"]}}`, "ignoreTag.accounts", "12345"},
+		{`{"ignoreTag":{"honour":"none","accounts":["123456789012"]}}`, "ignoreTag.accounts", ""},
+	} {
+		_, err := DecodeRunRequest([]byte(tc.in))
+		var ir *InvalidRequestError
+		if !errors.As(err, &ir) || ir.Field != tc.field || ir.Value != tc.value {
+			t.Errorf("%s: %v, want field %q value %q", tc.in, err, tc.field, tc.value)
+		}
+	}
+	r, err := DecodeRunRequest([]byte(`{"ignoreTag":{"honour":"accounts","accounts":["123456789012"]}}`))
+	if err != nil || r.IgnoreTag == nil || !r.IgnoreTag.Honours("123456789012") || r.IgnoreTag.Honours("210987654321") {
+		t.Fatalf("valid policy: %+v %v", r.IgnoreTag, err)
 	}
 }

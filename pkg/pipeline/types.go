@@ -13,6 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +63,9 @@ type RunRequest struct {
 	// Exclusions mark the findings they match suppressed (see the
 	// configuration file).
 	Exclusions []finding.Exclusion `json:"exclusions,omitempty"`
+	// IgnoreTag says where the orgscan:ignore tag suppresses findings
+	// (default: everywhere).
+	IgnoreTag *finding.TagPolicy `json:"ignoreTag,omitempty"`
 	// MaxConcurrency bounds the Distributed Map's child executions
 	// (default DefaultMaxConcurrency, lowered to the dispatcher's
 	// CollectorConcurrency). Only the state machine reads it.
@@ -129,10 +135,21 @@ func CapMessage(msg string) string {
 type RunOptions struct {
 	Params     map[string]map[string]float64 `json:"params,omitempty"`
 	Exclusions []finding.Exclusion           `json:"exclusions,omitempty"`
+	IgnoreTag  *finding.TagPolicy            `json:"ignoreTag,omitempty"`
 }
 
 // Empty reports whether the options change nothing (no object is written).
-func (o RunOptions) Empty() bool { return len(o.Params) == 0 && len(o.Exclusions) == 0 }
+func (o RunOptions) Empty() bool {
+	return len(o.Params) == 0 && len(o.Exclusions) == 0 && o.IgnoreTag == nil
+}
+
+// TagPolicy is the options' IgnoreTag, or the default (honoured everywhere).
+func (o RunOptions) TagPolicy() finding.TagPolicy {
+	if o.IgnoreTag == nil {
+		return finding.TagPolicy{}
+	}
+	return *o.IgnoreTag
+}
 
 // Validate checks the exclusions (finding.Exclusion.Validate); the
 // parameters are checked against the pair's checks by checks.Configure.
@@ -143,8 +160,11 @@ func (o RunOptions) Validate() error {
 			return exclusionError(i, err)
 		}
 	}
-	return nil
+	return tagPolicyError(o.IgnoreTag)
 }
+
+// runOptionsFields are RunOptions' JSON names, spelled exactly.
+var runOptionsFields = jsonNames(reflect.TypeFor[RunOptions]())
 
 // OptionsKey is where the dispatcher writes a run's RunOptions.
 func OptionsKey(runID string) string { return "runs/" + runID + "/options.json" }
@@ -177,6 +197,16 @@ func ReadRunOptions(ctx context.Context, blobs store.Blobs, key string) (RunOpti
 	}
 	if dec.More() {
 		return RunOptions{}, invalid("is not a run options object: data after the JSON object")
+	}
+	// encoding/json took "Params" for "params": the names must be exact.
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return RunOptions{}, invalid("is not a run options object: " + err.Error())
+	}
+	for _, k := range slices.Sorted(maps.Keys(probe)) {
+		if !slices.Contains(runOptionsFields, k) {
+			return RunOptions{}, invalid(fmt.Sprintf("is not a run options object: field %q is not one of %s", k, strings.Join(runOptionsFields, ", ")))
+		}
 	}
 	if err := o.Validate(); err != nil {
 		// The InvalidRequestError of the key, saying what is wrong inside.

@@ -21,6 +21,7 @@ func writePage(m *markup, v view) {
 
 	writeProblems(m, v.Problems, v.ProblemsNote)
 	writeFindings(m, v)
+	writeSuppressed(m, v.Suppressed, v.SuppressedNote)
 
 	m.raw("</main>\n<script>" + pageScript + "</script>\n</body>\n</html>\n")
 }
@@ -193,4 +194,27 @@ func writeFindingRow(m *markup, r row) {
 	m.printf(`</td><td class="nowrap">%s</td><td class="mono">%s</td><td class="mono res" title="%s">%s</td>`+
 		`<td>%s</td><td class="%s">%s</td><td class="date">%s</td></tr>`,
 		r.Region, r.Check, r.ResourceTitle, r.Resource, r.Reason, usdClass, r.USDText, r.FirstSeen)
+}
+
+// writeSuppressed lists suppressed findings with what suppressed each (a
+// tag that anyone who can tag the resource may set, or a configured
+// exclusion): a suppression is shown, not hidden.
+func writeSuppressed(m *markup, rows []suppressedRow, note string) {
+	m.raw("\n<section aria-labelledby=\"h-suppressed\">\n<h2 id=\"h-suppressed\">Suppressed findings</h2>")
+	if len(rows) == 0 {
+		m.raw("\n<p class=\"empty\">No finding was suppressed.</p>")
+	} else {
+		m.raw("\n<table id=\"suppressed\">\n<thead><tr><th scope=\"col\">Account</th><th scope=\"col\">Region</th>" +
+			"<th scope=\"col\">Check</th><th scope=\"col\">Resource</th><th scope=\"col\" class=\"num\">Monthly $</th>" +
+			"<th scope=\"col\">Suppressed by</th></tr></thead>\n<tbody>")
+		for _, r := range rows {
+			m.raw("\n<tr><td>")
+			writeAccount(m, r.AccountID, r.AccountName, true)
+			m.printf(`</td><td class="nowrap">%s</td><td class="mono">%s</td><td class="mono" title="%s">%s</td>`+
+				`<td class="num">%s</td><td>%s</td></tr>`, r.Region, r.Check, r.ResourceTitle, r.Resource, r.USDText, r.By)
+		}
+		m.raw("\n</tbody>\n</table>")
+	}
+	writeNote(m, note, "")
+	m.raw("\n</section>\n")
 }

@@ -91,6 +91,17 @@ type view struct {
 	Rows                                 []row
 	Checks                               []checkOption
 	Listed, Total                        int
+	// Suppressed findings with what suppressed each; SuppressedNote says
+	// how many more there were.
+	Suppressed     []suppressedRow
+	SuppressedNote string
+}
+
+// suppressedRow is a suppressed finding: where it is, what it would cost,
+// and the tag or exclusion that suppressed it.
+type suppressedRow struct {
+	row
+	By string
 }
 
 // total is one figure of the totals strip; ID and Value are for tests.
@@ -118,6 +129,17 @@ type checkOption struct {
 
 func buildView(in pipeline.ReportInput) view {
 	s := in.Summary
+	v := buildViewMain(in, s)
+	for _, f := range in.Suppressed {
+		v.Suppressed = append(v.Suppressed, suppressedRow{row: findingRow(f), By: f.SuppressedBy})
+	}
+	if more := max(in.SuppressedTotal, s.Suppressed) - len(in.Suppressed); more > 0 {
+		v.SuppressedNote = fmt.Sprintf("%s more are in the run's findings.jsonl (status suppressed).", group(strconv.Itoa(more)))
+	}
+	return v
+}
+
+func buildViewMain(in pipeline.ReportInput, s pipeline.RunSummary) view {
 	v := view{
 		RunID:    s.RunID,
 		Accounts: s.Accounts, Regions: s.Regions, Pairs: s.Pairs,

@@ -230,7 +230,7 @@ func (c *Collector) Scan(ctx context.Context, item pipeline.WorkItem) (res pipel
 			Reason: j.Verdict.Reason, Evidence: j.Verdict.Evidence, MonthlyCostUSD: j.Verdict.MonthlyCostUSD,
 			Tags: j.Resource.Tags, FirstSeen: now, LastSeen: now, Status: finding.Open,
 		})
-		finding.Suppress(&fs[len(fs)-1], opts.Exclusions)
+		finding.Suppress(&fs[len(fs)-1], opts.Exclusions, opts.TagPolicy())
 	}
 	if len(fs) > 0 {
 		key := pipeline.ChunkKey(item.RunID, item.AccountID, item.Region)

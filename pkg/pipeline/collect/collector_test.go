@@ -101,6 +101,8 @@ func TestRunOptionsRefused(t *testing.T) {
 		{"not JSON", `{"params":`, "is not a run options object"},
 		{"unknown field", `{"exclusions":[],"toleratedFailurePercentage":5}`, `unknown field "toleratedFailurePercentage"`},
 		{"data after the object", `{} {}`, "data after the JSON object"},
+		{"mis-cased field", `{"Exclusions":[]}`, `field "Exclusions" is not one of params, exclusions, ignoreTag`},
+		{"invalid tag policy", `{"ignoreTag":{"honour":"maybe"}}`, `ignoreTag.honour: "maybe"`},
 		{"invalid exclusion", `{"exclusions":[{"regions":["mars"]}]}`, `exclusions[0].regions: "mars"`},
 		{"parameter out of range", `{"params":{"ec2-idle-instance":{"cpuPercent":101}}}`, "cpuPercent=101"},
 	} {
