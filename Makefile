@@ -1,18 +1,28 @@
 # orgscan — make demo shows a simulated scan; make test runs every check we have.
 GO      ?= go
+# Every go command below — and those the tests start, which inherit the
+# environment — runs this toolchain: the go command fetches it once through
+# the module proxy into the module cache. An environment's GOTOOLCHAIN
+# (local on the development machines, which makes go.mod's toolchain line
+# be ignored) does not apply; `make GOTOOLCHAIN=go1.26.8 …` still does.
+export GOTOOLCHAIN := go1.26.10
 BIN     := bin/orgscan
 DATA    ?= ./orgscan-data
 FUNCTIONS := dispatcher collector aggregator
 # The Lambda runtime interface emulator, for the functions' runtime test.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all build cli functions tools chromium moto docs asl demo test lint vet fmt-check staticcheck unit bench clean deps \
-	synth cdk-test deploy
+.PHONY: all build cli functions tools chromium moto python-tools docs asl demo test lint vet fmt-check staticcheck unit bench clean deps \
+	synth cdk-test deploy vulncheck go-version
 
 all: build
 
 deps:
 	$(GO) mod download
+
+# The toolchain make's go commands run (.ci/run prints it first).
+go-version:
+	@$(GO) version
 
 build: cli functions
 
@@ -36,7 +46,7 @@ functions: deps
 	done
 	@ls -l $(DIST)/*/bootstrap | awk '{printf "%-28s %5.1f MB\n", $$NF, $$5/1e6}'
 
-tools: chromium bin/aws-lambda-rie moto tools/node_modules/.bin/asl-validator
+tools: chromium bin/aws-lambda-rie python-tools tools/node_modules/.bin/asl-validator
 
 # The Node tools exactly as tools/package-lock.json pins them: asl-validator
 # and playwright-core (the HTML report's browser test). npm ci reinstalls
@@ -51,10 +61,23 @@ tools/node_modules/.bin/asl-validator: tools/package.json tools/package-lock.jso
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
-# moto server is preinstalled on the development and CI machines; elsewhere
-# it comes from PyPI.
-moto:
-	@python3 -c 'import moto.server' 2>/dev/null || python3 -m pip install --quiet "moto[server]"
+# The Python test tools, pinned: moto server (the integration tests' AWS)
+# and cfn-lint (the CDK tests). tools/python-tools.sh uses $(PYTHON) as it is
+# when it already has exactly these versions (the development and CI
+# machines, which reach no PyPI: nothing is installed there); otherwise it
+# pip-installs them into the virtual environment $(VENV), after Debian's
+# python3-venv when missing (a stock Debian 12 python refuses system-wide
+# pip installs). The tests run the interpreter it chose: ORGSCAN_PYTHON.
+MOTO_VERSION    := 5.2.1
+CFNLINT_VERSION := 1.51.0
+PYTHON ?= python3
+VENV   ?= .cache/venv
+PYTHON_TOOLS_OUT := .cache/python-tools/python
+python-tools:
+	@MOTO_VERSION=$(MOTO_VERSION) CFNLINT_VERSION=$(CFNLINT_VERSION) PYTHON='$(PYTHON)' VENV='$(VENV)' \
+		OUT=$(PYTHON_TOOLS_OUT) tools/python-tools.sh
+moto: python-tools
+export ORGSCAN_PYTHON ?= $(shell cat $(PYTHON_TOOLS_OUT) 2>/dev/null || echo python3)
 
 bin/aws-lambda-rie:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
@@ -84,7 +107,7 @@ demo: cli
 # interface emulator, all under the race detector; then the CDK app's tests
 # (template assertions, cdk-nag, cfn-lint; no race detector: the CDK runs in
 # a Node.js process).
-test: deps tools lint unit cdk-test
+test: deps tools lint vulncheck unit cdk-test
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -96,7 +119,7 @@ asl: tools/node_modules/.bin/asl-validator
 	tools/node_modules/.bin/asl-validator --json-path statemachine/orgscan.asl.json
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
@@ -104,6 +127,30 @@ vet:
 
 staticcheck:
 	$(GO) tool staticcheck ./...
+
+# govulncheck (pinned) on the packages of both modules (this one and the
+# CDK app's), offline (GOPROXY=off), against the Go vulnerability database
+# built from the module golang.org/x/vulndb at a pinned version, fetched
+# through the module proxy (tools/vulndb.sh). The database is built once
+# into .cache/vulndb/<version> (about 40 MB) and again only when
+# VULNDB_VERSION changes: for newer reports, set it to what
+# `go list -m golang.org/x/vulndb@latest` names. It fails on vulnerable code
+# the packages can reach, in the standard library of the toolchain above
+# (`make GOTOOLCHAIN=go1.26.8 vulncheck` shows 11) and in required modules.
+GOVULNCHECK_VERSION := v1.10.0
+VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK := .cache/govulncheck/$(GOVULNCHECK_VERSION)/govulncheck
+VULNDB      := .cache/vulndb/$(VULNDB_VERSION)
+vulncheck: deps $(GOVULNCHECK) $(VULNDB)/index/db.json
+	GOPROXY=off $(GOVULNCHECK) -db file://$(CURDIR)/$(VULNDB) ./...
+	cd $(CDK_DIR) && $(GO) mod download && \
+		GOPROXY=off $(CURDIR)/$(GOVULNCHECK) -db file://$(CURDIR)/$(VULNDB) ./...
+
+$(GOVULNCHECK):
+	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+$(VULNDB)/index/db.json:
+	GO='$(GO)' tools/vulndb.sh $(VULNDB_VERSION) $(VULNDB)
 
 # Speed figures, not tests: a simulated 200 accounts × 17 regions with 10 ms
 # (± 2 ms) per API call, the aggregator on 100,000 findings, then the Go
@@ -131,7 +178,9 @@ bench:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./pkg/pipeline:FuzzDispatchInput ./pkg/pipeline:FuzzCollectInput ./pkg/config:FuzzParse \
 	./pkg/checks:FuzzParseStateTransitionTime ./pkg/checks:FuzzELBResourceID ./pkg/checks:FuzzParseLambdaTime \
-	./pkg/report:FuzzEscapeMatchesHTMLTemplate
+	./pkg/report:FuzzEscapeMatchesHTMLTemplate ./pkg/pipeline:FuzzAggregateInput ./pkg/pipeline:FuzzMapExecution \
+	./pkg/pipeline:FuzzJSONLines ./pkg/store:FuzzLocalStateFiles ./pkg/query:FuzzGate \
+	./pkg/textsafe:FuzzHiddenCharactersNeverRemain
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \

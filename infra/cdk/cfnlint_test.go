@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -15,15 +16,23 @@ import (
 //     redundancy is CDK's and harmless.
 var cfnLintIgnored = []string{"W3005"}
 
+// cfnLintMain is what the cfn-lint command runs (its console script).
+const cfnLintMain = "import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())"
+
 // TestCfnLint runs cfn-lint on both synthesized templates and expects no
 // error and no warning beyond cfnLintIgnored. (Informational findings, off
 // by default, are style advice on CDK's output, such as I1022 "prefer
 // Fn::Sub to Fn::Join".)
 func TestCfnLint(t *testing.T) {
 	s := synth(t)
-	bin, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		t.Fatal("cfn-lint is not installed (pip install cfn-lint)")
+	// The interpreter `make python-tools` chose (the one with the pinned
+	// cfn-lint), as for moto server (internal/mototest).
+	python := os.Getenv("ORGSCAN_PYTHON")
+	if python == "" {
+		python = "python3"
+	}
+	if err := exec.Command(python, "-c", "import cfnlint").Run(); err != nil {
+		t.Fatalf("cfn-lint is not installed for %s (make python-tools): %v", python, err)
 	}
 	for _, name := range []string{PipelineStackName, MemberStackName} {
 		tmpl := filepath.Join(s.outdir, name+".template.json")
@@ -31,7 +40,7 @@ func TestCfnLint(t *testing.T) {
 		for _, r := range cfnLintIgnored {
 			args = append(args, "--ignore-checks", r)
 		}
-		cmd := exec.Command(bin, append(args, "--", tmpl)...)
+		cmd := exec.Command(python, append([]string{"-c", cfnLintMain}, append(args, "--", tmpl)...)...)
 		out, err := cmd.Output()
 		// cfn-lint's exit code is a bit mask of the levels it found (2
 		// errors, 4 warnings, 8 informational): the JSON says which.
