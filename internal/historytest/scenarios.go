@@ -117,26 +117,27 @@ func Ordered(t *testing.T, newEnv func() Env) {
 		s2.New, s2.Resolved, late.StaleAccounts, len(accts), n)
 }
 
-// killedState is an aggregator killed midway: its n-th PutFindings writes
-// and then fails, and it never releases the lease (a killed process does
-// not run its deferred calls).
-type killedState struct {
+// KilledState is an aggregator killed midway: its N-th PutFindings writes
+// and then fails, as if the process was killed before the write was
+// acknowledged, and it never releases the lease (a killed process does not
+// run its deferred calls). Calls counts PutFindings.
+type KilledState struct {
 	store.State
-	n, calls int
+	N, Calls int
 }
 
-func (k *killedState) PutFindings(ctx context.Context, accountID string, items []finding.Finding) error {
-	k.calls++
+func (k *KilledState) PutFindings(ctx context.Context, accountID string, items []finding.Finding) error {
+	k.Calls++
 	if err := k.State.PutFindings(ctx, accountID, items); err != nil {
 		return err
 	}
-	if k.calls == k.n {
+	if k.Calls == k.N {
 		return errors.New("aggregator killed (injected)")
 	}
 	return nil
 }
 
-func (k *killedState) ReleaseLease(context.Context, string) error { return nil }
+func (k *KilledState) ReleaseLease(context.Context, string) error { return nil }
 
 // recorder keeps the events a run announces.
 type recorder struct{ events []pipeline.RunEvent }
@@ -165,12 +166,12 @@ func Resumed(t *testing.T, newEnv func() Env) {
 
 	env := newEnv()
 	mustRun(t, local(env, org0, t0, env.State, nil), "day-0")
-	kill := &killedState{State: env.State, n: 3}
+	kill := &KilledState{State: env.State, N: 3}
 	if _, err := local(env, org1, t1, kill, nil).Run(ctx, pipeline.RunRequest{RunID: "day-1"}); err == nil {
 		t.Fatal("the killed aggregation reported success")
 	}
-	if kill.calls < kill.n {
-		t.Fatalf("only %d accounts merged before the kill; the scenario needs a partly merged state", kill.calls)
+	if kill.Calls < kill.N {
+		t.Fatalf("only %d accounts merged before the kill; the scenario needs a partly merged state", kill.Calls)
 	}
 	// While the dead run's lease lasts, another aggregation must wait.
 	if _, err := local(env, org1, t1.Add(time.Minute), env.State, nil).Run(ctx, pipeline.RunRequest{RunID: "day-1-early"}); !isBusy(err) {
@@ -207,7 +208,7 @@ func Resumed(t *testing.T, newEnv func() Env) {
 	}
 
 	t.Logf("killed after %d accounts merged; the new run carried %v: new %d, resolved %d, %d resolved and %d new Parquet rows, all equal to the uninterrupted run's",
-		kill.calls, got.Carried, got.New, got.Resolved, len(gotRows.Resolved), len(gotRows.Opened))
+		kill.Calls, got.Carried, got.New, got.Resolved, len(gotRows.Resolved), len(gotRows.Opened))
 	// The event.
 	if len(refEvents.events) != 1 || len(events.events) != 1 {
 		t.Fatalf("events: %d and %d, want one each", len(refEvents.events), len(events.events))

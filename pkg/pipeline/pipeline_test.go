@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/orgscan/orgscan/internal/historytest"
 	"github.com/orgscan/orgscan/pkg/checks"
 	"github.com/orgscan/orgscan/pkg/finding"
 	"github.com/orgscan/orgscan/pkg/history"
@@ -739,26 +740,6 @@ func TestRunEvent(t *testing.T) {
 	}
 }
 
-// crashingState stands for an aggregator that dies midway: its n-th
-// PutFindings writes and then fails, as if the process was killed before the
-// write was acknowledged.
-type crashingState struct {
-	store.State
-	n     int
-	calls int
-}
-
-func (c *crashingState) PutFindings(ctx context.Context, accountID string, items []finding.Finding) error {
-	c.calls++
-	if err := c.State.PutFindings(ctx, accountID, items); err != nil {
-		return err
-	}
-	if c.calls == c.n {
-		return errors.New("aggregator killed (injected)")
-	}
-	return nil
-}
-
 // An aggregator killed after writing part of the state, then run again on
 // the same run, ends with exactly the state, files and summary of a run that
 // was never interrupted.
@@ -789,12 +770,12 @@ func TestAggregatorKilledMidwayThenRerun(t *testing.T) {
 	}
 
 	killedReq := req(killed)
-	crash := &crashingState{State: &store.LocalState{Dir: killed}, n: 2}
+	crash := &historytest.KilledState{State: &store.LocalState{Dir: killed}, N: 2}
 	if _, err := (&pipeline.Aggregator{Blobs: store.Dir{Root: killed}, History: history.Parquet{}, State: crash, Clock: wallClock}).Handle(context.Background(), killedReq); err == nil {
 		t.Fatal("the killed aggregator reported success")
 	}
-	if crash.calls < 2 {
-		t.Fatalf("only %d PutFindings before the kill; the test must interrupt a partly written state", crash.calls)
+	if crash.Calls < 2 {
+		t.Fatalf("only %d PutFindings before the kill; the test must interrupt a partly written state", crash.Calls)
 	}
 	killedState := &store.LocalState{Dir: killed}
 	got, err := (&pipeline.Aggregator{Blobs: store.Dir{Root: killed}, History: history.Parquet{}, State: killedState, Clock: wallClock}).Handle(context.Background(), killedReq)
