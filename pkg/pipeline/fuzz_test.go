@@ -187,8 +187,10 @@ func FuzzJSONLines(f *testing.F) {
 			t.Fatalf("read %d lines, counted %d", len(got), n)
 		}
 
-		if !utf8.ValidString(check + resource + tagKey + tagValue) {
-			return // JSON cannot carry invalid UTF-8 unchanged
+		for _, s := range []string{check, resource, tagKey, tagValue} {
+			if !utf8.ValidString(s) {
+				return // JSON cannot carry invalid UTF-8 unchanged
+			}
 		}
 		want := []finding.Finding{{FindingID: finding.ID(check, "123456789012", "us-east-1", resource), CheckID: check,
 			AccountID: "123456789012", Region: "us-east-1", ResourceID: resource, Tags: map[string]string{tagKey: tagValue},

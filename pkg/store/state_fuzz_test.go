@@ -43,7 +43,7 @@ func FuzzLocalStateFiles(f *testing.F) {
 		_, _, _ = s.AdvanceAccount(ctx, "111111111111", RunMark{RunID: "r1", StartedAt: time.Unix(0, 0)})
 		_, _, _, _ = s.AcquireLease(ctx, "r1", time.Unix(0, 0), time.Unix(60, 0))
 
-		if !utf8.ValidString(check+resource+tag) || math.IsNaN(cost) || math.IsInf(cost, 0) {
+		if !utf8.ValidString(check) || !utf8.ValidString(resource) || !utf8.ValidString(tag) || math.IsNaN(cost) || math.IsInf(cost, 0) {
 			return // not what a finding can hold in JSON
 		}
 		clean := &LocalState{Dir: t.TempDir()}
