@@ -276,7 +276,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 	if !rerun {
 		// Written before any account is merged: a run that dies from here on
 		// is found by the next aggregation and carried.
-		if _, err := a.putRecord(ctx, sum, store.RunAggregating, nil, store.RunRecord{}); err != nil {
+		if err := a.putRecord(ctx, sum, store.RunAggregating, nil, store.RunRecord{}); err != nil {
 			return RunSummary{}, err
 		}
 	}
@@ -325,7 +325,7 @@ func (a *Aggregator) Handle(ctx context.Context, req AggregateRequest) (RunSumma
 			a.Logger.Info("removed leftover temporary files", "run_id", req.RunID, "files", n)
 		}
 	}
-	if _, err := a.putRecord(ctx, sum, store.RunComplete, problems, prev); err != nil {
+	if err := a.putRecord(ctx, sum, store.RunComplete, problems, prev); err != nil {
 		return RunSummary{}, err
 	}
 	stored := sum
@@ -553,30 +553,29 @@ func leftover(now time.Time) func(path string, modified time.Time) bool {
 // putRecord writes the run record in the given status, unless prev holds
 // the same record already (a re-run of a completed run writes nothing): the
 // summary as stored (without the invocation's StateItemsWritten) and every
-// problem pair, each pair's errors cut to MaxPairErrorsBytes. It returns
-// whether it wrote.
-func (a *Aggregator) putRecord(ctx context.Context, sum RunSummary, status store.RunStatus, problems []PairProblem, prev store.RunRecord) (bool, error) {
+// problem pair, each pair's errors cut to MaxPairErrorsBytes.
+func (a *Aggregator) putRecord(ctx context.Context, sum RunSummary, status store.RunStatus, problems []PairProblem, prev store.RunRecord) error {
 	sum.Status = status
 	sum.StateItemsWritten = 0
 	b, err := json.Marshal(sum)
 	if err != nil {
-		return false, err
+		return err
 	}
 	rec := store.RunRecord{RunID: sum.RunID, StartedAt: sum.StartedAt, Status: status, Summary: b}
 	for _, p := range problems {
 		errs, err := json.Marshal(fitErrors(p.Errors, MaxPairErrorsBytes))
 		if err != nil {
-			return false, err
+			return err
 		}
 		rec.Problems = append(rec.Problems, store.PairRecord{AccountID: p.AccountID, Region: p.Region, Status: string(p.Status), Errors: errs})
 	}
 	if prev.Equal(rec) {
-		return false, nil
+		return nil
 	}
 	if err := a.State.PutRun(ctx, rec); err != nil {
-		return false, fmt.Errorf("write run record (%s): %w", status, err)
+		return fmt.Errorf("write run record (%s): %w", status, err)
 	}
-	return true, nil
+	return nil
 }
 
 // notify announces the run, best effort: an event that cannot be built or
