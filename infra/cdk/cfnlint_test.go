@@ -19,7 +19,8 @@ var cfnLintIgnored = []string{"W3005"}
 // cfnLintMain is what the cfn-lint command runs (its console script).
 const cfnLintMain = "import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())"
 
-// TestCfnLint runs cfn-lint on both synthesized templates and expects no
+// TestCfnLint runs cfn-lint on every synthesized template of both
+// configurations and on the StackSet's member template and expects no
 // error and no warning beyond cfnLintIgnored. (Informational findings, off
 // by default, are style advice on CDK's output, such as I1022 "prefer
 // Fn::Sub to Fn::Join".)
@@ -34,8 +35,25 @@ func TestCfnLint(t *testing.T) {
 	if err := exec.Command(python, "-c", "import cfnlint").Run(); err != nil {
 		t.Fatalf("cfn-lint is not installed for %s (make python-tools): %v", python, err)
 	}
-	for _, name := range []string{PipelineStackName, MemberStackName} {
-		tmpl := filepath.Join(s.outdir, name+".template.json")
+	// The StackSet's member template is linted on its own too.
+	body, err := json.Marshal(s.memberBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberTmpl := filepath.Join(t.TempDir(), "member.template.json")
+	if err := os.WriteFile(memberTmpl, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := synthWith(t, delegatedConfig)
+	for name, tmpl := range map[string]string{
+		PipelineStackName:                            filepath.Join(s.outdir, PipelineStackName+".template.json"),
+		StackSetStackName:                            filepath.Join(s.outdir, StackSetStackName+".template.json"),
+		ManagementRoleStackName:                      filepath.Join(s.outdir, ManagementRoleStackName+".template.json"),
+		"StackSet member template":                   memberTmpl,
+		"delegated-admin " + PipelineStackName:       filepath.Join(d.outdir, PipelineStackName+".template.json"),
+		"delegated-admin " + StackSetStackName:       filepath.Join(d.outdir, StackSetStackName+".template.json"),
+		"delegated-admin " + ManagementRoleStackName: filepath.Join(d.outdir, ManagementRoleStackName+".template.json"),
+	} {
 		args := []string{"--format", "json"}
 		for _, r := range cfnLintIgnored {
 			args = append(args, "--ignore-checks", r)

@@ -4,123 +4,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"regexp"
-	"strconv"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 
+	"github.com/orgscan/orgscan/pkg/deployconfig"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 )
 
-// Config is the app's deployment parameters. Every field comes from CDK
-// context (`-c key=value`, cdk.json, or AppProps.Context in tests) with the
-// default shown in defaultConfig; LoadConfig validates them all before a
-// construct is created, so a typo fails the synth with the key's name.
+// Config is what the app is built from: the deployment configuration file
+// (pkg/deployconfig, validated there: a bad value fails the synth with its
+// file, line and field) and where the build outputs are.
 type Config struct {
-	// MemberRoleName is the read-only role the collector assumes in every
-	// member account (context memberRoleName).
-	MemberRoleName string
-	// CollectorRoleName is the collector function's role name in the
-	// pipeline account; it is fixed so the member role's trust policy can
-	// name it (context collectorRoleName).
-	CollectorRoleName string
-	// StateMachineName names the state machine; its ARN, and so the ARNs of
-	// its executions and of the Distributed Map's child executions, are
-	// known before it exists (context stateMachineName).
-	StateMachineName string
-	// ExternalID and PipelineAccountID are only the defaults of the
-	// CloudFormation parameters ExternalId (both stacks) and
-	// PipelineAccountId (member stack); empty means "no default", and
-	// CloudFormation then requires the parameter at deploy time
-	// (context externalId, pipelineAccountId).
-	ExternalID        string
-	PipelineAccountID string
-	// ScheduleCron is the EventBridge Scheduler expression (UTC) and
-	// ScheduleInput the run request it starts the state machine with
-	// (context scheduleCron, scheduleInput).
-	ScheduleCron  string
-	ScheduleInput string
-	// CollectorReservedConcurrency caps the collector's concurrent
-	// invocations (context collectorReservedConcurrency); 0 leaves it
-	// unreserved.
-	CollectorReservedConcurrency int
-	// PairConcurrency is the collector's ORGSCAN_PAIR_CONCURRENCY (context
-	// pairConcurrency).
-	PairConcurrency int
-	// Discovery is the dispatcher's ORGSCAN_DISCOVERY: "organizations" or
-	// "self" (context discovery).
-	Discovery string
-	// AthenaBytesScannedCutoff is the workgroup's per-query scan limit in
-	// bytes (context athenaBytesScannedCutoff).
-	AthenaBytesScannedCutoff int64
-	// LogRetentionDays is the retention of every log group (context
-	// logRetentionDays); one of CloudWatch Logs' allowed values.
-	LogRetentionDays int
-	// RunsRetentionDays expires the runs/ scratch objects and the Athena
-	// query results (context runsRetentionDays).
-	RunsRetentionDays int
-	// Tracing turns on X-Ray for the functions and the state machine
-	// (context tracing).
-	Tracing bool
-	// GlueDatabase and AthenaWorkGroup name the history's Glue database
-	// and Athena workgroup (context glueDatabase, athenaWorkGroup).
-	GlueDatabase    string
-	AthenaWorkGroup string
-	// AlarmTopicArn, when set, is an existing SNS topic the alarms notify
-	// (context alarmTopicArn).
-	AlarmTopicArn string
-	// NotificationTopicArn, when set, is an existing SNS topic that every
-	// run's EventBridge event is sent to (context notificationTopicArn);
-	// NotifyMinUSD is the monthly cost from which a new finding is named in
-	// it (context notifyMinUsd, default 100).
-	NotificationTopicArn string
-	NotifyMinUSD         float64
-	// DistDir holds <fn>/bootstrap for each function (`make build`), and
-	// RepoRoot the repository (for statemachine/orgscan.asl.json); both
-	// relative to the working directory (context distDir, repoRoot).
+	deployconfig.Config
+	// DistDir holds <fn>/bootstrap for each function (`make functions`),
+	// and RepoRoot the repository (for statemachine/orgscan.asl.json);
+	// both relative to the working directory (context distDir, repoRoot).
 	DistDir  string
 	RepoRoot string
 }
 
-func defaultConfig() Config {
-	return Config{
-		MemberRoleName:               "OrgScanMember",
-		CollectorRoleName:            "orgscan-collector",
-		StateMachineName:             "orgscan",
-		ScheduleCron:                 "cron(0 6 * * ? *)",
-		ScheduleInput:                "{}",
-		CollectorReservedConcurrency: 50,
-		PairConcurrency:              4,
-		Discovery:                    "organizations",
-		AthenaBytesScannedCutoff:     10 << 30,
-		NotifyMinUSD:                 100,
-		LogRetentionDays:             90,
-		RunsRetentionDays:            30,
-		Tracing:                      true,
-		GlueDatabase:                 "orgscan",
-		AthenaWorkGroup:              "orgscan",
-		DistDir:                      "../../dist",
-		RepoRoot:                     "../..",
-	}
-}
+// The configuration file when the context names none: deploy.yaml when it
+// exists (a deployment's own), else the checked-in example (so that make
+// synth and the tests work on a fresh checkout).
+const (
+	DeployConfigFile  = "deploy.yaml"
+	ExampleConfigFile = "deploy.example.yaml"
+)
 
 // Functions are the Lambda functions, by directory name under dist/.
 var Functions = []string{"dispatcher", "collector", "aggregator"}
 
-var (
-	iamNameRe     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	sfnNameRe     = regexp.MustCompile(`^[\w-]{1,80}$`)
-	externalIDRe  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1000}[\w+=,.@:/-]{0,224}$`)
-	accountIDRe   = regexp.MustCompile(`^\d{12}$`)
-	glueNameRe    = regexp.MustCompile(`^[a-z0-9_]{1,255}$`)
-	workGroupRe   = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,128}$`)
-	scheduleRe    = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
-	snsTopicArnRe = regexp.MustCompile(`^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$`)
-)
-
-// logRetentions are the retention periods CloudWatch Logs accepts, in days.
+// logRetentions are the retention periods CloudWatch Logs accepts, in days
+// (deployconfig.LogRetentions, which validates them).
 var logRetentions = map[int]awslogs.RetentionDays{
 	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
 	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
@@ -132,133 +51,94 @@ var logRetentions = map[int]awslogs.RetentionDays{
 	3653: awslogs.RetentionDays_TEN_YEARS,
 }
 
-// ContextError names a context key whose value is unusable.
-type ContextError struct{ Key, Value, Reason string }
-
-func (e *ContextError) Error() string {
-	return fmt.Sprintf("context %s=%q: %s", e.Key, e.Value, e.Reason)
+// retiredContext are the context keys of earlier versions, whose values
+// now live in the configuration file: given one, the synth says where.
+var retiredContext = map[string]string{
+	"externalId":                   "memberRole.externalIdParameter (the external ID lives in SSM: bin/orgscan external-id)",
+	"pipelineAccountId":            "nothing: the StackSet takes the pipeline account from the stack that declares it",
+	"memberRoleName":               "memberRole.name",
+	"collectorRoleName":            "advanced.collectorRoleName",
+	"stateMachineName":             "advanced.stateMachineName",
+	"scheduleCron":                 "schedule.expression",
+	"scheduleInput":                "regions and scan (the scheduled run request is built from them)",
+	"collectorReservedConcurrency": "concurrency.collectorReserved",
+	"pairConcurrency":              "concurrency.pairConcurrency",
+	"discovery":                    "organization.targets",
+	"athenaBytesScannedCutoff":     "advanced.athenaBytesScannedCutoff",
+	"logRetentionDays":             "advanced.logRetentionDays",
+	"runsRetentionDays":            "advanced.runsRetentionDays",
+	"tracing":                      "advanced.tracing",
+	"glueDatabase":                 "advanced.glueDatabase",
+	"athenaWorkGroup":              "advanced.athenaWorkGroup",
+	"alarmTopicArn":                "notifications.alarmTopicArn",
+	"notificationTopicArn":         "notifications.topicArn",
+	"notifyMinUsd":                 "notifications.minMonthlyUsd",
 }
 
-// LoadConfig reads the configuration from scope's context, applying the
-// defaults, and validates it. The scheduled run request is checked with the
-// dispatcher's own parser, so a schedule that would fail every day fails
-// the synth instead.
+// LoadConfig reads the configuration file the context names (context
+// config; default DeployConfigFile, else ExampleConfigFile) and the build
+// locations (context distDir, repoRoot).
 func LoadConfig(scope constructs.Construct) (Config, error) {
-	c := defaultConfig()
 	get := func(key string) (string, bool) {
 		v := scope.Node().TryGetContext(&key)
 		if v == nil {
 			return "", false
 		}
-		switch x := v.(type) {
-		case string:
-			return x, true
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), true
-		case bool:
-			return strconv.FormatBool(x), true
-		default:
-			b, _ := json.Marshal(x)
-			return string(b), true
+		if s, ok := v.(string); ok {
+			return s, true
+		}
+		b, _ := json.Marshal(v)
+		return string(b), true
+	}
+	var retired []string
+	for k, where := range retiredContext {
+		if _, ok := get(k); ok {
+			retired = append(retired, fmt.Sprintf("context %s is no longer read: set %s in the deployment configuration", k, where))
 		}
 	}
-	var errs []error
-	str := func(key string, dst *string, re *regexp.Regexp, reason string) {
-		v, ok := get(key)
-		if !ok {
-			return
-		}
-		if re != nil && !re.MatchString(v) {
-			errs = append(errs, &ContextError{key, v, reason})
-			return
-		}
-		*dst = v
+	if len(retired) > 0 {
+		sort.Strings(retired)
+		return Config{}, fmt.Errorf("orgscan CDK app: %s", strings.Join(retired, "; "))
 	}
-	num := func(key string, dst *int64, lo, hi int64) {
-		v, ok := get(key)
-		if !ok {
-			return
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < lo || n > hi {
-			errs = append(errs, &ContextError{key, v, fmt.Sprintf("must be an integer in %d..%d", lo, hi)})
-			return
-		}
-		*dst = n
+	c := Config{DistDir: "../../dist", RepoRoot: "../.."}
+	if v, ok := get("distDir"); ok {
+		c.DistDir = v
 	}
-	integer := func(key string, dst *int, lo, hi int) {
-		n := int64(*dst)
-		num(key, &n, int64(lo), int64(hi))
-		*dst = int(n)
+	if v, ok := get("repoRoot"); ok {
+		c.RepoRoot = v
 	}
-
-	str("memberRoleName", &c.MemberRoleName, iamNameRe, "is not an IAM role name")
-	str("collectorRoleName", &c.CollectorRoleName, iamNameRe, "is not an IAM role name")
-	str("stateMachineName", &c.StateMachineName, sfnNameRe, "is not a state machine name (1-80 letters, digits, '_' or '-')")
-	str("externalId", &c.ExternalID, externalIDRe, "is not an sts:ExternalId (2-1224 characters of [\\w+=,.@:/-])")
-	str("pipelineAccountId", &c.PipelineAccountID, accountIDRe, "is not a 12-digit AWS account ID")
-	str("scheduleCron", &c.ScheduleCron, scheduleRe, "is not an EventBridge Scheduler cron(...) or rate(...) expression")
-	str("scheduleInput", &c.ScheduleInput, nil, "")
-	integer("collectorReservedConcurrency", &c.CollectorReservedConcurrency, 0, 10000)
-	integer("pairConcurrency", &c.PairConcurrency, 1, 64)
-	str("discovery", &c.Discovery, regexp.MustCompile(`^(organizations|self)$`), `must be "organizations" or "self"`)
-	num("athenaBytesScannedCutoff", &c.AthenaBytesScannedCutoff, 10_000_000, 1<<62) // Athena's minimum is 10 MB
-	integer("logRetentionDays", &c.LogRetentionDays, 1, 3653)
-	integer("runsRetentionDays", &c.RunsRetentionDays, 1, 3650)
-	str("glueDatabase", &c.GlueDatabase, glueNameRe, "is not a Glue database name (lower-case letters, digits, '_')")
-	str("athenaWorkGroup", &c.AthenaWorkGroup, workGroupRe, "is not an Athena workgroup name")
-	str("alarmTopicArn", &c.AlarmTopicArn, snsTopicArnRe, "is not an SNS topic ARN")
-	str("notificationTopicArn", &c.NotificationTopicArn, snsTopicArnRe, "is not an SNS topic ARN")
-	if v, ok := get("notifyMinUsd"); ok {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f >= 0 && f <= 1e9) {
-			errs = append(errs, &ContextError{"notifyMinUsd", v, "must be a number of dollars in 0..1e9"})
-		} else {
-			c.NotifyMinUSD = f
+	path, ok := get("config")
+	if !ok {
+		path = DeployConfigFile
+		if _, err := os.Stat(path); err != nil {
+			path = ExampleConfigFile
 		}
 	}
-	str("distDir", &c.DistDir, nil, "")
-	str("repoRoot", &c.RepoRoot, nil, "")
-	if v, ok := get("tracing"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, &ContextError{"tracing", v, "must be true or false"})
-		}
-		c.Tracing = b
+	dc, err := deployconfig.Load(filepath.Clean(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("orgscan CDK app: the deployment configuration is not valid:\n%w", err)
 	}
-	if c.PipelineAccountID == "" {
-		// The CDK CLI sets this from the deploying credentials: deploying
-		// both stacks from the pipeline account needs no extra context.
-		if a := os.Getenv("CDK_DEFAULT_ACCOUNT"); accountIDRe.MatchString(a) {
-			c.PipelineAccountID = a
-		}
-	}
-	if _, ok := logRetentions[c.LogRetentionDays]; !ok {
-		errs = append(errs, &ContextError{"logRetentionDays", strconv.Itoa(c.LogRetentionDays), "is not a CloudWatch Logs retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)"})
-	}
-	if err := checkScheduleInput(c.ScheduleInput); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		var msgs []string
-		for _, e := range errs {
-			msgs = append(msgs, e.Error())
-		}
-		return Config{}, fmt.Errorf("orgscan CDK app: %s", strings.Join(msgs, "; "))
-	}
+	c.Config = dc
 	return c, nil
 }
 
-// checkScheduleInput parses the scheduled run request as the dispatcher
-// will. A fixed runId is refused: every daily execution would reuse it and
-// overwrite the previous run's files.
-func checkScheduleInput(in string) error {
-	req, err := pipeline.ParseDispatchInput([]byte(in))
+// regionPlaceholder stands for the deployment region in the scheduled run
+// request while it is validated; the template gets ${AWS::Region}.
+const regionPlaceholder = "zz-deployment-1"
+
+// ScheduleInput is the scheduled run request as the schedule sends it: the
+// configuration's, with the deployment region when no regions are given.
+func (c Config) ScheduleInput(deploymentRegion string) (string, error) {
+	req, err := c.RunRequest(regionPlaceholder)
 	if err != nil {
-		return &ContextError{"scheduleInput", in, err.Error()}
+		return "", err
 	}
-	if req.RunID != "" {
-		return &ContextError{"scheduleInput", in, "must not set runId: each scheduled run needs its own, which the dispatcher generates"}
+	if !pipeline.ValidRegion(regionPlaceholder) {
+		panic("the region placeholder must look like a region")
 	}
-	return nil
+	b, err := json.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(string(b), regionPlaceholder, deploymentRegion), nil
 }

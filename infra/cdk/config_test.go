@@ -7,56 +7,72 @@ import (
 	"testing"
 )
 
-func TestConfigDefaults(t *testing.T) {
+func TestConfigFromTheExample(t *testing.T) {
 	requireBootstraps(t)
-	app, _ := testApp(t, nil)
+	app, _ := testApp(t, map[string]any{"config": exampleConfig})
 	cfg, err := LoadConfig(app)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := defaultConfig()
-	want.PipelineAccountID = cfg.PipelineAccountID // CDK_DEFAULT_ACCOUNT, when the CLI runs the tests
-	if cfg != want {
-		t.Errorf("config %+v, want %+v", cfg, want)
+	if cfg.Organization.Mode != "management" || cfg.MemberRole.Name != "OrgScanMember" || cfg.Concurrency.CollectorReserved != 0 ||
+		cfg.Schedule.Enabled || cfg.DistDir != "../../dist" || cfg.RepoRoot != "../.." {
+		t.Errorf("config %+v", cfg)
 	}
-	if want.MemberRoleName != "OrgScanMember" || want.ScheduleCron != "cron(0 6 * * ? *)" || want.ScheduleInput != "{}" ||
-		want.CollectorReservedConcurrency != 50 || want.AthenaBytesScannedCutoff != 10*1024*1024*1024 || want.ExternalID != "" {
-		t.Errorf("defaults changed: %+v", want)
+	in, err := cfg.ScheduleInput("${AWS::Region}")
+	if err != nil || in != `{"regions":["us-east-1","eu-west-1"],"maxConcurrency":40}` {
+		t.Errorf("schedule input %s, %v", in, err)
 	}
 }
 
-func TestConfigRejectsBadContext(t *testing.T) {
+// TestBadConfigFailsTheSynth: each bad value of the deployment
+// configuration fails the app (make synth runs it) before a construct is
+// built, naming the file, line and field.
+func TestBadConfigFailsTheSynth(t *testing.T) {
 	requireBootstraps(t)
-	for _, tc := range []struct {
-		key   string
-		value any
-		want  string
-	}{
-		{"scheduleInput", `{"acounts": ["111111111111"]}`, "acounts"},
-		{"scheduleInput", `{"runId": "daily"}`, "must not set runId"},
-		{"scheduleInput", `{"regions": ["mars-1"]}`, "mars-1"},
-		{"externalId", "x", "sts:ExternalId"},
-		{"pipelineAccountId", "12345", "12-digit"},
-		{"logRetentionDays", 91, "retention period"},
-		{"collectorReservedConcurrency", "many", "integer"},
-		{"athenaBytesScannedCutoff", 1000, "integer in"},
-		{"discovery", "everything", "organizations"},
-		{"scheduleCron", "0 6 * * *", "cron("},
-		{"tracing", "maybe", "true or false"},
+	base := "organization:\n  targets: [r-abcd]\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"mode", "organization:\n  mode: member-account\n  targets: [r-abcd]\n", "deploy.yaml:2: organization.mode"},
+		{"targets", "organization:\n  mode: management\n", "organization.targets: is required"},
+		{"target ID", "organization:\n  targets: [ou-nope]\n", "deploy.yaml:2: organization.targets[0]"},
+		{"management account", "organization:\n  mode: delegated-admin\n  targets: [r-abcd]\n", "organization.managementAccountId: is required"},
+		{"region", base + "regions: [us-east-1, mars-1]\n", "deploy.yaml:3: regions[1]"},
+		{"schedule", base + "schedule:\n  expression: daily at six\n", "deploy.yaml:4: schedule.expression"},
+		{"schedule enabled", base + "schedule:\n  enabled: soon\n", "deploy.yaml:4: schedule.enabled: must be true or false"},
+		{"exclusion", base + "scan:\n  excludeAccounts: [12345]\n", "deploy.yaml:4: scan.excludeAccounts[0]"},
+		{"check", base + "scan:\n  checks: [ec2-idle]\n", "deploy.yaml:4: scan.checks[0]"},
+		{"topic", base + "notifications:\n  topicArn: arn:aws:sns:us-east-1:111111111111:t\n", "notifications.topicPolicyAllowsEventBridge: must be true"},
+		{"reservation", base + "concurrency:\n  collectorReserved: 901\n", "deploy.yaml:4: concurrency.collectorReserved: 901 is over 900"},
+		{"unknown field", base + "concurrency:\n  reserved: 10\n", "deploy.yaml:4: concurrency.reserved: unknown field"},
+		{"log retention", base + "advanced:\n  logRetentionDays: 45\n", "deploy.yaml:4: advanced.logRetentionDays"},
 	} {
-		t.Run(tc.key+"="+strings.ReplaceAll(js(tc.value), "/", "_"), func(t *testing.T) {
-			app, _ := testApp(t, map[string]any{tc.key: tc.value})
-			_, err := LoadConfig(app)
-			if err == nil || !strings.Contains(err.Error(), tc.key) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("LoadConfig with %s=%v: error %v, want one naming %s and %q", tc.key, tc.value, err, tc.key, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "deploy.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			app, _ := testApp(t, map[string]any{"config": path})
+			_, err := Build(app)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Build: %v, want an error with %q", err, tc.want)
 			}
 		})
 	}
 }
 
+// Context keys of earlier versions are refused with the field that
+// replaced them, not silently ignored.
+func TestRetiredContextIsRefused(t *testing.T) {
+	requireBootstraps(t)
+	app, _ := testApp(t, map[string]any{"config": exampleConfig, "externalId": "abc", "collectorReservedConcurrency": 50})
+	_, err := LoadConfig(app)
+	if err == nil || !strings.Contains(err.Error(), "context externalId is no longer read") || !strings.Contains(err.Error(), "concurrency.collectorReserved") {
+		t.Errorf("LoadConfig: %v", err)
+	}
+}
+
 func TestPipelineNeedsTheBuild(t *testing.T) {
 	requireBootstraps(t)
-	app, _ := testApp(t, map[string]any{"distDir": t.TempDir()})
+	app, _ := testApp(t, map[string]any{"config": exampleConfig, "distDir": t.TempDir()})
 	cfg, err := LoadConfig(app)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +97,7 @@ func TestPipelineRejectsUnknownPlaceholder(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, ASLPath), []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	app, _ := testApp(t, map[string]any{"repoRoot": root})
+	app, _ := testApp(t, map[string]any{"config": exampleConfig, "repoRoot": root})
 	cfg, err := LoadConfig(app)
 	if err != nil {
 		t.Fatal(err)
@@ -93,11 +109,11 @@ func TestPipelineRejectsUnknownPlaceholder(t *testing.T) {
 }
 
 func TestContextArgs(t *testing.T) {
-	got, err := contextArgs([]string{"-c", "externalId=abc", "--context", "scheduleInput={\"regions\":[\"us-east-1\"]}", "--context=x=y=z"})
+	got, err := contextArgs([]string{"-c", "config=deploy.yaml", "--context", "distDir=../../dist", "--context=x=y=z"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]interface{}{"externalId": "abc", "scheduleInput": `{"regions":["us-east-1"]}`, "x": "y=z"}
+	want := map[string]interface{}{"config": "deploy.yaml", "distDir": "../../dist", "x": "y=z"}
 	if js(got) != js(want) {
 		t.Errorf("contextArgs = %s, want %s", js(got), js(want))
 	}

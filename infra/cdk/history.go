@@ -39,7 +39,7 @@ func newHistory(stack awscdk.Stack, cfg Config, bucket awss3.Bucket) {
 	db := awsglue.NewCfnDatabase(stack, jsii.String("GlueDatabase"), &awsglue.CfnDatabaseProps{
 		CatalogId: awscdk.Aws_ACCOUNT_ID(),
 		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
-			Name:        jsii.String(cfg.GlueDatabase),
+			Name:        jsii.String(cfg.Advanced.GlueDatabase),
 			Description: jsii.String("orgscan history: findings, pairs and inventory of every run (Parquet)"),
 		},
 	})
@@ -86,14 +86,14 @@ func newHistory(stack awscdk.Stack, cfg Config, bucket awss3.Bucket) {
 	}
 
 	wg := awsathena.NewCfnWorkGroup(stack, jsii.String("WorkGroup"), &awsathena.CfnWorkGroupProps{
-		Name:                  jsii.String(cfg.AthenaWorkGroup),
+		Name:                  jsii.String(cfg.Advanced.AthenaWorkGroup),
 		Description:           jsii.String("orgscan history queries"),
 		State:                 jsii.String("ENABLED"),
 		RecursiveDeleteOption: jsii.Bool(true),
 		WorkGroupConfiguration: &awsathena.CfnWorkGroup_WorkGroupConfigurationProperty{
 			EnforceWorkGroupConfiguration:   jsii.Bool(true),
 			PublishCloudWatchMetricsEnabled: jsii.Bool(true),
-			BytesScannedCutoffPerQuery:      jsii.Number(float64(cfg.AthenaBytesScannedCutoff)),
+			BytesScannedCutoffPerQuery:      jsii.Number(float64(cfg.Advanced.AthenaBytesScannedCutoff)),
 			EngineVersion: &awsathena.CfnWorkGroup_EngineVersionProperty{
 				// The named queries use Trino functions (max_by).
 				SelectedEngineVersion: jsii.String("Athena engine version 3"),

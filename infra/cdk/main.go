@@ -1,23 +1,29 @@
-// Command cdk is orgscan's CDK app: the pipeline stack (management or
-// delegated-administrator account) and the member role stack (every member
-// account, as a StackSet). `go run .` synthesizes both into cdk.out; the
-// CDK CLI runs the same command (cdk.json).
+// Command cdk is orgscan's CDK app, built from one deployment configuration
+// file (deploy.yaml, or the checked-in deploy.example.yaml): the pipeline
+// stack and the member role's StackSet (the management or
+// delegated-administrator account), and the management account's own
+// member role. `go run .` synthesizes them into cdk.out; the CDK CLI runs
+// the same command (cdk.json).
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/orgscan/orgscan/pkg/deployconfig"
 )
 
 // Stack names, also the template file names in cdk.out.
 const (
-	PipelineStackName = "OrgScanPipeline"
-	MemberStackName   = "OrgScanMemberRole"
+	PipelineStackName       = deployconfig.PipelineStackName
+	StackSetStackName       = deployconfig.StackSetStackName
+	ManagementRoleStackName = deployconfig.ManagementRoleStackName
 )
 
 func main() {
@@ -47,7 +53,8 @@ func run() (err error) {
 		props.Outdir = jsii.String("cdk.out")
 	}
 	app := awscdk.NewApp(props)
-	if _, _, err := Build(app); err != nil {
+	stacks, err := Build(app)
+	if err != nil {
 		return err
 	}
 	// A failed validation (a cdk-nag error, say) is a JavaScript exception,
@@ -57,39 +64,58 @@ func run() (err error) {
 			err = fmt.Errorf("synthesis failed: %v", r)
 		}
 	}()
-	app.Synth(nil)
-	return nil
+	asm := app.Synth(nil)
+	// What `make deploy` deploys with the pipeline account's credentials:
+	// the management account's role too when that is the same account.
+	deploy := []string{PipelineStackName, StackSetStackName}
+	if stacks.ManagementRoleWithPipeline {
+		deploy = append(deploy, ManagementRoleStackName)
+	}
+	return os.WriteFile(filepath.Join(*asm.Directory(), DeployStacksFile), []byte(strings.Join(deploy, " ")+"\n"), 0o644)
 }
 
-// Build adds the two stacks to app, configured by its context, with
-// cdk-nag's AwsSolutions checks applied to both.
-func Build(app awscdk.App) (*Pipeline, awscdk.Stack, error) {
+// DeployStacksFile, in the cloud assembly, names the stacks `make deploy`
+// deploys from it with the pipeline account's credentials.
+const DeployStacksFile = "orgscan-deploy-stacks.txt"
+
+// Stacks are the app's stacks.
+type Stacks struct {
+	Pipeline *Pipeline
+	// StackSet declares the member role's service-managed StackSet.
+	StackSet awscdk.Stack
+	// ManagementRole is the management account's member role;
+	// ManagementRoleWithPipeline says it is deployed with the pipeline
+	// (management mode) rather than with the management account's own
+	// credentials (delegated-admin mode).
+	ManagementRole             awscdk.Stack
+	ManagementRoleWithPipeline bool
+}
+
+// Build adds the three stacks to app, configured by the deployment
+// configuration its context names, with cdk-nag's AwsSolutions checks
+// applied to all.
+func Build(app awscdk.App) (*Stacks, error) {
 	cfg, err := LoadConfig(app)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p, err := NewPipelineStack(app, PipelineStackName, cfg, &awscdk.StackProps{
 		Description:        jsii.String("orgscan: finds idle resources across the organization (dispatcher, Distributed Map of collectors, aggregator)"),
 		AnalyticsReporting: jsii.Bool(false),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	m, err := NewMemberStack(app, MemberStackName, cfg, &awscdk.StackProps{
-		Description: jsii.String("orgscan: the read-only role the pipeline account's collector assumes (deploy to every member account with a StackSet)"),
-		// A StackSet template cannot check the CDK bootstrap version: member
-		// accounts are not bootstrapped.
-		Synthesizer:        awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{GenerateBootstrapVersionRule: jsii.Bool(false)}),
+	set, err := NewStackSetStack(app, StackSetStackName, cfg, &awscdk.StackProps{
+		Description:        jsii.String("orgscan: the StackSet that puts the read-only member role into every account of the targets"),
 		AnalyticsReporting: jsii.Bool(false),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// The trust policy names the collector role, which IAM requires to
-	// exist: `cdk deploy --all` deploys the pipeline first.
-	m.AddStackDependency(p.Stack, jsii.String("the member role trusts the pipeline's collector role"))
+	mgmt := NewManagementRoleStack(app, ManagementRoleStackName, cfg)
 	ApplyNag(app)
-	return p, m, nil
+	return &Stacks{Pipeline: p, StackSet: set, ManagementRole: mgmt, ManagementRoleWithPipeline: cfg.Organization.Mode == deployconfig.ModeManagement}, nil
 }
 
 // contextArgs parses `-c key=value` (or --context) arguments, the CDK CLI's

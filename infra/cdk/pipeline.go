@@ -29,6 +29,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/orgscan/orgscan/pkg/deployconfig"
 	"github.com/orgscan/orgscan/pkg/pipeline"
 	"github.com/orgscan/orgscan/pkg/store"
 )
@@ -77,25 +78,27 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 	env := map[string]map[string]*string{
 		"dispatcher": {
 			"ORGSCAN_BUCKET":    p.Bucket.BucketName(),
-			"ORGSCAN_ROLE_NAME": jsii.String(cfg.MemberRoleName),
-			"ORGSCAN_DISCOVERY": jsii.String(cfg.Discovery),
+			"ORGSCAN_ROLE_NAME": jsii.String(cfg.MemberRole.Name),
+			"ORGSCAN_DISCOVERY": jsii.String("organizations"),
 		},
 		"collector": {
 			"ORGSCAN_BUCKET":           p.Bucket.BucketName(),
 			"ORGSCAN_EXTERNAL_ID":      externalID.ValueAsString(),
-			"ORGSCAN_PAIR_CONCURRENCY": jsii.String(strconv.Itoa(cfg.PairConcurrency)),
+			"ORGSCAN_PAIR_CONCURRENCY": jsii.String(strconv.Itoa(cfg.Concurrency.PairConcurrency)),
 		},
 		"aggregator": {
 			"ORGSCAN_BUCKET":         p.Bucket.BucketName(),
 			"ORGSCAN_TABLE":          p.Table.Ref(),
-			"ORGSCAN_NOTIFY_MIN_USD": jsii.String(strconv.FormatFloat(cfg.NotifyMinUSD, 'f', -1, 64)),
+			"ORGSCAN_NOTIFY_MIN_USD": jsii.String(strconv.FormatFloat(cfg.Notifications.MinMonthlyUSD, 'f', -1, 64)),
 		},
 	}
-	if cfg.CollectorReservedConcurrency > 0 {
+	if cfg.Concurrency.CollectorReserved > 0 {
 		// Each Map child invokes the collector once: the dispatcher caps the
 		// Map's MaxConcurrency at the collector's reserved concurrency, so
 		// children are not throttled into the Scan task's two quick retries.
-		env["dispatcher"]["ORGSCAN_COLLECTOR_CONCURRENCY"] = jsii.String(strconv.Itoa(cfg.CollectorReservedConcurrency))
+		// Without a reservation it caps it at the account's unreserved
+		// concurrency when the run starts (lambda:GetAccountSettings).
+		env["dispatcher"]["ORGSCAN_COLLECTOR_CONCURRENCY"] = jsii.String(strconv.Itoa(cfg.Concurrency.CollectorReserved))
 	}
 	sizing := map[string]struct {
 		memory  float64
@@ -115,7 +118,7 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 	roles := map[string]awsiam.Role{}
 	for _, fn := range Functions {
 		logs := awslogs.NewLogGroup(stack, jsii.String(title(fn)+"Logs"), &awslogs.LogGroupProps{
-			Retention:     logRetentions[cfg.LogRetentionDays],
+			Retention:     logRetentions[cfg.Advanced.LogRetentionDays],
 			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		})
 		roleProps := &awsiam.RoleProps{
@@ -124,7 +127,7 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 		}
 		if fn == "collector" {
 			// Fixed so the member role's trust policy can name it.
-			roleProps.RoleName = jsii.String(cfg.CollectorRoleName)
+			roleProps.RoleName = jsii.String(cfg.Advanced.CollectorRoleName)
 		}
 		role := awsiam.NewRole(stack, jsii.String(title(fn)+"Role"), roleProps)
 		// Instead of AWSLambdaBasicExecutionRole (logs:CreateLogGroup on
@@ -143,11 +146,11 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 			Role:         role,
 			LogGroup:     logs,
 		}
-		if cfg.Tracing {
+		if cfg.Advanced.Tracing {
 			fp.Tracing = awslambda.Tracing_ACTIVE
 		}
-		if fn == "collector" && cfg.CollectorReservedConcurrency > 0 {
-			fp.ReservedConcurrentExecutions = jsii.Number(float64(cfg.CollectorReservedConcurrency))
+		if fn == "collector" && cfg.Concurrency.CollectorReserved > 0 {
+			fp.ReservedConcurrentExecutions = jsii.Number(float64(cfg.Concurrency.CollectorReserved))
 		}
 		p.Functions[fn] = awslambda.NewFunction(stack, jsii.String(title(fn)), fp)
 	}
@@ -158,18 +161,24 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 	if err != nil {
 		return nil, err
 	}
-	newSchedule(stack, cfg, p)
+	schedule, err := newSchedule(stack, cfg, p)
+	if err != nil {
+		return nil, err
+	}
 	newHistory(stack, cfg, p.Bucket)
 	newAlarms(stack, cfg, p)
 	p.notifications(stack, cfg)
 
 	for _, o := range []struct{ id, value, desc string }{
-		{"BucketName", *p.Bucket.BucketName(), "S3 bucket: runs/, findings/, pairs/, inventory/, athena-results/"},
-		{"TableName", *p.Table.Ref(), "DynamoDB latest-state table"},
-		{"StateMachineArn", *p.StateMachine.StateMachineArn(), "Step Functions state machine (orgscan start --state-machine)"},
-		{"CollectorRoleArn", *roles["collector"].RoleArn(), "the principal the member roles trust"},
-		{"GlueDatabase", cfg.GlueDatabase, "Glue database of the history tables"},
-		{"AthenaWorkGroup", cfg.AthenaWorkGroup, "Athena workgroup with the named queries"},
+		{deployconfig.OutputBucketName, *p.Bucket.BucketName(), "S3 bucket: runs/, findings/, pairs/, inventory/, athena-results/"},
+		{deployconfig.OutputTableName, *p.Table.Ref(), "DynamoDB latest-state table"},
+		{deployconfig.OutputStateMachineArn, *p.StateMachine.StateMachineArn(), "Step Functions state machine (orgscan start --state-machine)"},
+		{deployconfig.OutputCollectorRoleArn, *roles["collector"].RoleArn(), "the principal the member roles trust (aws:PrincipalArn)"},
+		{deployconfig.OutputCollectorFunction, *p.Functions["collector"].FunctionName(), "the collector function"},
+		{deployconfig.OutputScheduleName, *schedule.ScheduleName(), "the EventBridge Scheduler schedule of scheduled runs"},
+		{deployconfig.OutputExternalIDParameter, cfg.MemberRole.ExternalIDParameter, "the SSM parameter holding the sts:ExternalId (bin/orgscan external-id)"},
+		{"GlueDatabase", cfg.Advanced.GlueDatabase, "Glue database of the history tables"},
+		{"AthenaWorkGroup", cfg.Advanced.AthenaWorkGroup, "Athena workgroup with the named queries"},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id+"Output"), &awscdk.CfnOutputProps{Value: jsii.String(o.value), Description: jsii.String(o.desc), Key: jsii.String(o.id)})
 	}
@@ -177,21 +186,18 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 }
 
 // externalIDParameter declares the ExternalId parameter: the sts:ExternalId
-// the member roles require and the collector presents. Its default is the
-// externalId context value; without one, CloudFormation requires it.
+// the member roles require and the collector presents. Its type makes
+// CloudFormation read it from the SSM parameter of the configuration
+// (memberRole.externalIdParameter) at every create and update, and the CDK
+// CLI never skips deploying a stack with such a parameter: after `orgscan
+// external-id --rotate`, one `make deploy` gives the collector and the
+// StackSet (both read this parameter) the new value together.
 func externalIDParameter(stack awscdk.Stack, cfg Config) awscdk.CfnParameter {
-	props := &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		Description:           jsii.String("sts:ExternalId that the member roles require and the collector presents"),
-		MinLength:             jsii.Number(2),
-		MaxLength:             jsii.Number(1224),
-		AllowedPattern:        jsii.String(`[\w+=,.@:/-]*`),
-		ConstraintDescription: jsii.String("2-1224 characters: letters, digits and +=,.@:/-_"),
-	}
-	if cfg.ExternalID != "" {
-		props.Default = jsii.String(cfg.ExternalID)
-	}
-	return awscdk.NewCfnParameter(stack, jsii.String("ExternalId"), props)
+	return awscdk.NewCfnParameter(stack, jsii.String("ExternalId"), &awscdk.CfnParameterProps{
+		Type:        jsii.String("AWS::SSM::Parameter::Value<String>"),
+		Default:     jsii.String(cfg.MemberRole.ExternalIDParameter),
+		Description: jsii.String("the SSM parameter holding the sts:ExternalId the member roles require and the collector presents (bin/orgscan external-id creates it)"),
+	})
 }
 
 // newBucket creates the data bucket (private, TLS-only, encrypted,
@@ -212,7 +218,7 @@ func newBucket(stack awscdk.Stack, cfg Config) awss3.Bucket {
 	// cdk-nag's S1 accepts a bucket that is itself a server access log
 	// destination, so this bucket needs no suppression.
 
-	scratch := awscdk.Duration_Days(jsii.Number(float64(cfg.RunsRetentionDays)))
+	scratch := awscdk.Duration_Days(jsii.Number(float64(cfg.Advanced.RunsRetentionDays)))
 	return awss3.NewBucket(stack, jsii.String("Data"), &awss3.BucketProps{
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:             jsii.Bool(true),
@@ -303,10 +309,8 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 
 	// Dispatcher: discovery, the manifest and the run options.
 	d := roles["dispatcher"]
-	if cfg.Discovery == "organizations" {
-		allow(d, []string{"organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"}, jsii.String("*"))
-	}
-	allow(d, []string{"ec2:DescribeRegions"}, jsii.String("*"))
+	allow(d, []string{"organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"}, jsii.String("*"))
+	allow(d, []string{"ec2:DescribeRegions", "lambda:GetAccountSettings"}, jsii.String("*"))
 	allow(d, []string{"s3:PutObject"}, obj(pipeline.ManifestKey("*")), obj(pipeline.OptionsKey("*")))
 	nag(d, "AwsSolutions-IAM5", "s3:PutObject on runs/*/manifest.jsonl and runs/*/options.json: the dispatcher writes each run's manifest and options, and run IDs are generated at run time.",
 		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/(manifest\.jsonl|options\.json)$/`)
@@ -314,14 +318,24 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 	// Collector: the member role by name in any account, the run options,
 	// its chunks and the results too large to return.
 	c := roles["collector"]
-	allow(c, []string{"sts:AssumeRole"}, stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String("*"),
-		Resource: jsii.String("role"), ResourceName: jsii.String(cfg.MemberRoleName),
+	// Only roles of the member role's name, and only in the organization
+	// (aws:ResourceOrgID: the configured one, or the pipeline account's own).
+	orgID := "${aws:PrincipalOrgID}"
+	if cfg.Organization.OrganizationID != "" {
+		orgID = cfg.Organization.OrganizationID
+	}
+	c.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("sts:AssumeRole"),
+		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String("*"),
+			Resource: jsii.String("role"), ResourceName: jsii.String(cfg.MemberRole.Name),
+		})},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": orgID}},
 	}))
 	allow(c, []string{"s3:GetObject"}, obj(pipeline.OptionsKey("*")))
 	allow(c, []string{"s3:PutObject"}, obj(pipeline.ChunkKey("*", "*", "*")), obj(pipeline.InventoryKey("*", "*", "*")), obj(pipeline.ResultsKey("*", "*")))
-	nag(c, "AwsSolutions-IAM5", "sts:AssumeRole on role/"+cfg.MemberRoleName+" in any account: the collector scans every account of the organization, and accounts join and leave after deployment; only that role name, which itself trusts only this role and only with the ExternalId.",
-		`regex:/^Resource::arn:<AWS::Partition>:iam::\*:role\/`+regexp.QuoteMeta(cfg.MemberRoleName)+`$/`)
+	nag(c, "AwsSolutions-IAM5", "sts:AssumeRole on role/"+cfg.MemberRole.Name+" in any account of the organization (aws:ResourceOrgID): the collector scans every account of the organization, and accounts join and leave after deployment; only that role name, which itself trusts only this role and only with the ExternalId.",
+		`regex:/^Resource::arn:<AWS::Partition>:iam::\*:role\/`+regexp.QuoteMeta(cfg.MemberRole.Name)+`$/`)
 	nag(c, "AwsSolutions-IAM5", "s3:PutObject on runs/*/chunks/*/*.jsonl.gz and runs/*/inventory/*/*.jsonl.gz: one object per run, account and region, all known only at run time.",
 		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/(chunks|inventory)\/\*\/\*\.jsonl\.gz$/`)
 	nag(c, "AwsSolutions-IAM5", "s3:GetObject on runs/*/options.json and s3:PutObject on runs/*/results/*.json: the run's options (read) and an account's results too large to return to the state machine (written), per run and account, known only at run time.",
@@ -354,9 +368,9 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 	for _, fn := range Functions {
 		var why []string
 		if fn == "dispatcher" {
-			why = append(why, "ec2:DescribeRegions and organizations:ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent do not support resource-level permissions (the OUs to walk come from each run request)")
+			why = append(why, "ec2:DescribeRegions, lambda:GetAccountSettings and organizations:ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent do not support resource-level permissions (the OUs to walk come from each run request)")
 		}
-		if cfg.Tracing {
+		if cfg.Advanced.Tracing {
 			why = append(why, "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) do not support resource-level permissions")
 		}
 		if len(why) > 0 {
@@ -417,11 +431,11 @@ func newStateMachine(stack awscdk.Stack, cfg Config, p *Pipeline, asl string) (a
 		// machine and describes and stops them ("IAM policies for using
 		// Distributed Map states" in the Step Functions guide). Child
 		// execution ARNs are execution:<machine>/<map run label>:<id>.
-		{Actions: jsii.Strings("states:StartExecution"), Resources: &[]*string{smArn("stateMachine", cfg.StateMachineName)}},
+		{Actions: jsii.Strings("states:StartExecution"), Resources: &[]*string{smArn("stateMachine", cfg.Advanced.StateMachineName)}},
 		{Actions: jsii.Strings("states:DescribeExecution", "states:StopExecution"), Resources: &[]*string{
-			smArn("execution", cfg.StateMachineName+":*"), smArn("execution", cfg.StateMachineName+"/*")}},
+			smArn("execution", cfg.Advanced.StateMachineName+":*"), smArn("execution", cfg.Advanced.StateMachineName+"/*")}},
 		// Redriving a parent execution redrives its Map Run's children.
-		{Actions: jsii.Strings("states:RedriveExecution"), Resources: &[]*string{smArn("execution", cfg.StateMachineName+"/*")}},
+		{Actions: jsii.Strings("states:RedriveExecution"), Resources: &[]*string{smArn("execution", cfg.Advanced.StateMachineName+"/*")}},
 	}
 	policy := awsiam.NewPolicy(stack, jsii.String("StateMachinePolicy"), &awsiam.PolicyProps{Roles: &[]awsiam.IRole{role}})
 	for _, s := range statements {
@@ -433,17 +447,17 @@ func newStateMachine(stack awscdk.Stack, cfg Config, p *Pipeline, asl string) (a
 		// the account's CloudWatch Logs resource policy stays small. Deleted
 		// with the stack: a retained group of this fixed name would block a
 		// later redeployment (runs and history live in S3 and DynamoDB).
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + cfg.StateMachineName + "-" + *stack.StackName()),
-		Retention:     logRetentions[cfg.LogRetentionDays],
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + cfg.Advanced.StateMachineName + "-" + *stack.StackName()),
+		Retention:     logRetentions[cfg.Advanced.LogRetentionDays],
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
-		StateMachineName:        jsii.String(cfg.StateMachineName),
+		StateMachineName:        jsii.String(cfg.Advanced.StateMachineName),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(asl)),
 		DefinitionSubstitutions: &subs,
 		Role:                    role,
-		TracingEnabled:          jsii.Bool(cfg.Tracing),
+		TracingEnabled:          jsii.Bool(cfg.Advanced.Tracing),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination: logs,
 			Level:       awsstepfunctions.LogLevel_ALL,
@@ -453,11 +467,11 @@ func newStateMachine(stack awscdk.Stack, cfg Config, p *Pipeline, asl string) (a
 		},
 	})
 	sm.Node().AddDependency(policy)
-	if !cfg.Tracing {
+	if !cfg.Advanced.Tracing {
 		nag(sm, "AwsSolutions-SF2", "X-Ray tracing was turned off for this deployment (context tracing=false); every execution event is still logged (level ALL) and kept in the execution history.")
 	}
-	nag(policy, "AwsSolutions-IAM5", "Distributed Map (Step Functions guide, IAM policies for using Distributed Map states): states:DescribeExecution/StopExecution/RedriveExecution on this state machine's executions (execution:"+cfg.StateMachineName+":*) and its Map Run child executions (execution:"+cfg.StateMachineName+"/<map run>:*), whose IDs are generated at run time.",
-		`regex:/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:`+regexp.QuoteMeta(cfg.StateMachineName)+`[:\/]\*$/`)
+	nag(policy, "AwsSolutions-IAM5", "Distributed Map (Step Functions guide, IAM policies for using Distributed Map states): states:DescribeExecution/StopExecution/RedriveExecution on this state machine's executions (execution:"+cfg.Advanced.StateMachineName+":*) and its Map Run child executions (execution:"+cfg.Advanced.StateMachineName+"/<map run>:*), whose IDs are generated at run time.",
+		`regex:/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:`+regexp.QuoteMeta(cfg.Advanced.StateMachineName)+`[:\/]\*$/`)
 	nag(policy, "AwsSolutions-IAM5", "ItemReader reads runs/<run>/manifest.jsonl and ResultWriter writes under runs/<run>/map/ (the ASL's Prefix); the run ID is generated by the dispatcher at run time.",
 		`regex:/^Resource::<Data[A-F0-9]+\.Arn>\/runs\/\*\/(manifest\.jsonl|map\/\*)$/`)
 	// CDK adds these to the role for the logging and tracing configuration.
@@ -466,10 +480,15 @@ func newStateMachine(stack awscdk.Stack, cfg Config, p *Pipeline, asl string) (a
 	return sm, nil
 }
 
-// newSchedule starts the state machine on cfg.ScheduleCron with
-// cfg.ScheduleInput; an invocation that cannot start lands in a dead-letter
-// queue.
-func newSchedule(stack awscdk.Stack, cfg Config, p *Pipeline) {
+// newSchedule starts the state machine on the configured expression with
+// the scheduled run request (regions in scope, target OUs, exclusions,
+// options), enabled only when the configuration says so; an invocation
+// that cannot start lands in a dead-letter queue.
+func newSchedule(stack awscdk.Stack, cfg Config, p *Pipeline) (awsscheduler.Schedule, error) {
+	input, err := cfg.ScheduleInput(*awscdk.Aws_REGION())
+	if err != nil {
+		return nil, err
+	}
 	dlq := awssqs.NewQueue(stack, jsii.String("ScheduleDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -477,21 +496,24 @@ func newSchedule(stack awscdk.Stack, cfg Config, p *Pipeline) {
 	})
 	nag(dlq, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the daily schedule.")
 	target := awsschedulertargets.NewStepFunctionsStartExecution(p.StateMachine, &awsschedulertargets.ScheduleTargetBaseProps{
-		Input:           awsscheduler.ScheduleTargetInput_FromText(jsii.String(cfg.ScheduleInput)),
+		Input:           awsscheduler.ScheduleTargetInput_FromText(jsii.String(input)),
 		DeadLetterQueue: dlq,
 		RetryAttempts:   jsii.Number(3),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
 	})
-	awsscheduler.NewSchedule(stack, jsii.String("Daily"), &awsscheduler.ScheduleProps{
+	schedule := awsscheduler.NewSchedule(stack, jsii.String("Daily"), &awsscheduler.ScheduleProps{
 		Description: jsii.String("orgscan: scan the organization"),
-		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.ScheduleCron), awscdk.TimeZone_ETC_UTC()),
+		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.Schedule.Expression), awscdk.TimeZone_ETC_UTC()),
 		Target:      target,
+		// Off until the deployer has run orgscan doctor (schedule.enabled).
+		Enabled: jsii.Bool(cfg.Schedule.Enabled),
 	})
 	// Without this alarm a schedule that cannot start the state machine
 	// (a deleted role, a throttled account) would fail silently.
 	p.alarm(stack, cfg, "ScheduleDeadLetters",
 		"The schedule could not start the state machine; the failed invocation is in the dead-letter queue.",
 		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}))
+	return schedule, nil
 }
 
 // newAlarms creates the run's alarms: a failed execution, and failed pairs
@@ -531,12 +553,17 @@ func newAlarms(stack awscdk.Stack, cfg Config, p *Pipeline) {
 // alarm alarms when metric reaches 1 in a 5-minute period; no data is not
 // breaching (runs are daily).
 // notifications routes every run's EventBridge event (source "orgscan")
-// to an existing SNS topic, when the deployer names one.
+// to an existing SNS topic, when the deployer names one. The stack cannot
+// add a statement to the policy of a topic it does not own (CDK adds none
+// to an imported topic, and AWS::SNS::TopicPolicy would replace the
+// topic's whole policy): the configuration refuses the topic until the
+// deployer acknowledges (notifications.topicPolicyAllowsEventBridge) that
+// its policy lets events.amazonaws.com publish, naming the statement.
 func (p *Pipeline) notifications(stack awscdk.Stack, cfg Config) {
-	if cfg.NotificationTopicArn == "" {
+	if cfg.Notifications.TopicARN == "" {
 		return
 	}
-	topic := awssns.Topic_FromTopicArn(stack, jsii.String("NotificationTopic"), jsii.String(cfg.NotificationTopicArn))
+	topic := awssns.Topic_FromTopicArn(stack, jsii.String("NotificationTopic"), jsii.String(cfg.Notifications.TopicARN))
 	awsevents.NewRule(stack, jsii.String("RunEvents"), &awsevents.RuleProps{
 		Description:  jsii.String("Every orgscan run's summary event, to the notification topic."),
 		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("orgscan")},
@@ -553,10 +580,10 @@ func (p *Pipeline) alarm(stack awscdk.Stack, cfg Config, id, desc string, metric
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	if cfg.AlarmTopicArn != "" {
+	if cfg.Notifications.AlarmTopicARN != "" {
 		topic := stack.Node().TryFindChild(jsii.String("AlarmTopic"))
 		if topic == nil {
-			topic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(cfg.AlarmTopicArn))
+			topic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(cfg.Notifications.AlarmTopicARN))
 		}
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic.(awssns.ITopic)))
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -132,7 +133,7 @@ func TestFunctions(t *testing.T) {
 	s := synth(t)
 	st := s.pipeline.Stack
 	wantEnv := map[string][]string{
-		"dispatcher": {"ORGSCAN_BUCKET", "ORGSCAN_COLLECTOR_CONCURRENCY", "ORGSCAN_DISCOVERY", "ORGSCAN_ROLE_NAME"},
+		"dispatcher": {"ORGSCAN_BUCKET", "ORGSCAN_DISCOVERY", "ORGSCAN_ROLE_NAME"},
 		"collector":  {"ORGSCAN_BUCKET", "ORGSCAN_EXTERNAL_ID", "ORGSCAN_PAIR_CONCURRENCY"},
 		"aggregator": {"ORGSCAN_BUCKET", "ORGSCAN_NOTIFY_MIN_USD", "ORGSCAN_TABLE"},
 	}
@@ -174,8 +175,10 @@ func TestFunctions(t *testing.T) {
 			if timeout != pipeline.CollectorTimeout.Seconds() || timeout >= pipeline.ExpressChildLimit.Seconds() {
 				t.Errorf("collector timeout %vs, want %v (< %v)", timeout, pipeline.CollectorTimeout, pipeline.ExpressChildLimit)
 			}
-			if p["ReservedConcurrentExecutions"] != float64(50) {
-				t.Errorf("collector reserved concurrency %v, want 50", p["ReservedConcurrentExecutions"])
+			// No reservation by default: Lambda lets an account reserve at
+			// most its quota minus 100, and new accounts' quota can be 10.
+			if v, ok := p["ReservedConcurrentExecutions"]; ok {
+				t.Errorf("collector reserved concurrency %v, want none", v)
 			}
 			if !reflect.DeepEqual(vars["ORGSCAN_EXTERNAL_ID"], map[string]any{"Ref": "ExternalId"}) {
 				t.Errorf("ORGSCAN_EXTERNAL_ID = %s", js(vars["ORGSCAN_EXTERNAL_ID"]))
@@ -190,11 +193,6 @@ func TestFunctions(t *testing.T) {
 		case "dispatcher":
 			if vars["ORGSCAN_ROLE_NAME"] != "OrgScanMember" || vars["ORGSCAN_DISCOVERY"] != "organizations" {
 				t.Errorf("dispatcher role name %v, discovery %v", vars["ORGSCAN_ROLE_NAME"], vars["ORGSCAN_DISCOVERY"])
-			}
-			// The Map's MaxConcurrency is capped at the collector's
-			// reserved concurrency.
-			if vars["ORGSCAN_COLLECTOR_CONCURRENCY"] != "50" {
-				t.Errorf("ORGSCAN_COLLECTOR_CONCURRENCY = %v, want the collector's reserved 50", vars["ORGSCAN_COLLECTOR_CONCURRENCY"])
 			}
 		}
 	}
@@ -216,6 +214,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"organizations:ListAccountsForParent":            {"*"},
 			"organizations:ListOrganizationalUnitsForParent": {"*"},
 			"ec2:DescribeRegions":                            {"*"},
+			"lambda:GetAccountSettings":                      {"*"},
 			"s3:PutObject":                                   {obj("/runs/*/manifest.jsonl"), obj("/runs/*/options.json")},
 		},
 		"collector": {
@@ -275,6 +274,25 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	if !listed {
 		t.Error("no s3:ListBucket statement for the aggregator")
+	}
+	// The collector assumes roles only in the organization: the pipeline
+	// account's own (the example) or the configured one.
+	for cfg, org := range map[string]string{exampleConfig: "${aws:PrincipalOrgID}", delegatedConfig: "o-a1b2c3d4e5"} {
+		c := synthWith(t, cfg)
+		found := 0
+		for _, pol := range resources(c.pipelineJSON, "AWS::IAM::Policy") {
+			for _, st := range statements(props(pol)["PolicyDocument"]) {
+				if st["Action"] == "sts:AssumeRole" {
+					found++
+					if got := js(st["Condition"]); got != js(map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": org}}) {
+						t.Errorf("%s: sts:AssumeRole condition %s, want aws:ResourceOrgID %s", cfg, got, org)
+					}
+				}
+			}
+		}
+		if found != 1 {
+			t.Errorf("%s: %d sts:AssumeRole statements, want 1", cfg, found)
+		}
 	}
 	// No action wildcard anywhere (s3:*, dynamodb:*), except the bucket
 	// policies' TLS-only Deny.
@@ -469,29 +487,38 @@ func TestStateMachine(t *testing.T) {
 }
 
 func TestSchedule(t *testing.T) {
-	s := synth(t)
-	st := s.pipeline.Stack
-	_, r := only(t, s.pipelineJSON, "AWS::Scheduler::Schedule")
-	p := props(r)
-	target := p["Target"].(map[string]any)
-	if p["ScheduleExpression"] != "cron(0 6 * * ? *)" || p["State"] != "ENABLED" {
-		t.Errorf("schedule %v %v", p["ScheduleExpression"], p["State"])
-	}
-	if target["Input"] != "{}" || !reflect.DeepEqual(target["Arn"], map[string]any{"Ref": logicalID(st, s.pipeline.StateMachine)}) {
-		t.Errorf("target %s", js(target))
-	}
-	dlqID, dlq := only(t, s.pipelineJSON, "AWS::SQS::Queue")
-	if !reflect.DeepEqual(target["DeadLetterConfig"], map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}}) {
-		t.Errorf("dead-letter config %s", js(target["DeadLetterConfig"]))
-	}
-	if props(dlq)["SqsManagedSseEnabled"] != true {
-		t.Errorf("DLQ not encrypted: %s", js(props(dlq)))
-	}
-	role := target["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-	got := rolePermissions(s.pipelineJSON, role)
-	want := map[string][]string{"states:StartExecution": {"<" + logicalID(st, s.pipeline.StateMachine) + ">"}, "sqs:SendMessage": {"<" + dlqID + ".Arn>"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("scheduler role %s, want %s", js(got), js(want))
+	for _, tc := range []struct{ config, expr, state, input string }{
+		// The example: its regions in scope, every account (the root),
+		// and off until orgscan doctor passes.
+		{exampleConfig, "cron(0 6 * * ? *)", "DISABLED", `{"regions":["us-east-1","eu-west-1"],"maxConcurrency":40}`},
+		// No regions: the deployment region alone; OUs, exclusions and
+		// the options file's thresholds in the request.
+		{delegatedConfig, "rate(12 hours)", "ENABLED", `{"excludeAccounts":["333333333333"],"organizationalUnits":["ou-ab12-cdef3456","ou-ab12-99999999"],"regions":["${AWS::Region}"],"params":{"ec2-idle-instance":{"cpuPercent":3}},"maxConcurrency":30}`},
+	} {
+		s := synthWith(t, tc.config)
+		st := s.pipeline.Stack
+		_, r := only(t, s.pipelineJSON, "AWS::Scheduler::Schedule")
+		p := props(r)
+		target := p["Target"].(map[string]any)
+		if p["ScheduleExpression"] != tc.expr || p["State"] != tc.state {
+			t.Errorf("%s: schedule %v %v", tc.config, p["ScheduleExpression"], p["State"])
+		}
+		if got := join(target["Input"]); got != tc.input || !reflect.DeepEqual(target["Arn"], map[string]any{"Ref": logicalID(st, s.pipeline.StateMachine)}) {
+			t.Errorf("%s: target input %s arn %s, want input %s", tc.config, got, js(target["Arn"]), tc.input)
+		}
+		dlqID, dlq := only(t, s.pipelineJSON, "AWS::SQS::Queue")
+		if !reflect.DeepEqual(target["DeadLetterConfig"], map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}}) {
+			t.Errorf("dead-letter config %s", js(target["DeadLetterConfig"]))
+		}
+		if props(dlq)["SqsManagedSseEnabled"] != true {
+			t.Errorf("DLQ not encrypted: %s", js(props(dlq)))
+		}
+		role := target["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		got := rolePermissions(s.pipelineJSON, role)
+		want := map[string][]string{"states:StartExecution": {"<" + logicalID(st, s.pipeline.StateMachine) + ">"}, "sqs:SendMessage": {"<" + dlqID + ".Arn>"}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("scheduler role %s, want %s", js(got), js(want))
+		}
 	}
 }
 
@@ -613,14 +640,17 @@ func TestAlarms(t *testing.T) {
 // TestNotifications: run events (source orgscan) go to the notification
 // topic, and the aggregator may put them on the default bus.
 func TestNotifications(t *testing.T) {
-	s := synth(t)
+	if n := len(resources(synth(t).pipelineJSON, "AWS::Events::Rule")); n != 0 {
+		t.Errorf("%d event rules without a notification topic", n)
+	}
+	s := synthWith(t, delegatedConfig)
 	_, rule := only(t, s.pipelineJSON, "AWS::Events::Rule")
 	p := props(rule)
 	if js(p["EventPattern"]) != `{"source":["orgscan"]}` {
 		t.Errorf("event pattern %s", js(p["EventPattern"]))
 	}
 	targets, _ := p["Targets"].([]any)
-	if len(targets) != 1 || targets[0].(map[string]any)["Arn"] != testNotificationTopic {
+	if len(targets) != 1 || targets[0].(map[string]any)["Arn"] != "arn:aws:sns:us-east-1:111111111111:orgscan-runs" {
 		t.Errorf("targets %s", js(p["Targets"]))
 	}
 	if !strings.Contains(js(s.pipelineJSON), `"events:PutEvents"`) {
@@ -632,22 +662,26 @@ func TestNotifications(t *testing.T) {
 // error and no warning on either stack (suppressions carry their reasons in
 // the template metadata and the NagReport CSVs).
 func TestNoUnsuppressedNagFindings(t *testing.T) {
-	s := synth(t)
-	for _, st := range []struct {
-		name string
-		a    assertions.Annotations
-	}{
-		{PipelineStackName, assertions.Annotations_FromStack(s.pipeline.Stack)},
-		{MemberStackName, assertions.Annotations_FromStack(s.member)},
-	} {
-		rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-		// (The messages' fields are deprecated in the Go binding; their
-		// JSON carries the construct path and the rule's text.)
-		for _, e := range *st.a.FindError(jsii.String("*"), rule) {
-			t.Errorf("%s: cdk-nag error %s", st.name, nagMessage(e))
-		}
-		for _, w := range *st.a.FindWarning(jsii.String("*"), rule) {
-			t.Errorf("%s: cdk-nag warning %s", st.name, nagMessage(w))
+	for _, cfg := range []string{exampleConfig, delegatedConfig} {
+		s := synthWith(t, cfg)
+		for _, st := range []struct {
+			name  string
+			stack awscdk.Stack
+		}{
+			{PipelineStackName, s.stacks.Pipeline.Stack},
+			{StackSetStackName, s.stacks.StackSet},
+			{ManagementRoleStackName, s.stacks.ManagementRole},
+		} {
+			a := assertions.Annotations_FromStack(st.stack)
+			rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+			// (The messages' fields are deprecated in the Go binding; their
+			// JSON carries the construct path and the rule's text.)
+			for _, e := range *a.FindError(jsii.String("*"), rule) {
+				t.Errorf("%s %s: cdk-nag error %s", cfg, st.name, nagMessage(e))
+			}
+			for _, w := range *a.FindWarning(jsii.String("*"), rule) {
+				t.Errorf("%s %s: cdk-nag warning %s", cfg, st.name, nagMessage(w))
+			}
 		}
 	}
 }
@@ -673,26 +707,19 @@ func mustTime(t *testing.T, s string) time.Time {
 	return v
 }
 
-// An unreserved collector (collectorReservedConcurrency 0) leaves the Map's
-// concurrency uncapped: no reservation, no ORGSCAN_COLLECTOR_CONCURRENCY.
-func TestUnreservedCollectorIsNotACap(t *testing.T) {
-	requireBootstraps(t)
-	app, _ := testApp(t, map[string]any{"collectorReservedConcurrency": 0})
-	cfg, err := LoadConfig(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPipelineStack(app, "Unreserved", cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := *assertions.Template_FromStack(p.Stack, nil).ToJSON()
-	fns := resources(tmpl, "AWS::Lambda::Function")
-	d := props(fns[logicalID(p.Stack, p.Functions["dispatcher"])])
-	if v, ok := d["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGSCAN_COLLECTOR_CONCURRENCY"]; ok {
-		t.Errorf("ORGSCAN_COLLECTOR_CONCURRENCY = %v for an unreserved collector", v)
-	}
-	if v, ok := props(fns[logicalID(p.Stack, p.Functions["collector"])])["ReservedConcurrentExecutions"]; ok {
-		t.Errorf("collector reserved concurrency %v, want none", v)
+// TestConcurrency: no reservation and no cap in the environment by
+// default (the dispatcher reads the account's unreserved concurrency at run
+// time); a configured reservation is the collector's and the dispatcher's
+// cap.
+func TestConcurrency(t *testing.T) {
+	for cfg, want := range map[string]any{exampleConfig: nil, delegatedConfig: "50"} {
+		s := synthWith(t, cfg)
+		fns := resources(s.pipelineJSON, "AWS::Lambda::Function")
+		d := props(fns[logicalID(s.pipeline.Stack, s.pipeline.Functions["dispatcher"])])
+		got := d["Environment"].(map[string]any)["Variables"].(map[string]any)["ORGSCAN_COLLECTOR_CONCURRENCY"]
+		reserved := props(fns[logicalID(s.pipeline.Stack, s.pipeline.Functions["collector"])])["ReservedConcurrentExecutions"]
+		if want == nil && (got != nil || reserved != nil) || want != nil && (got != want || reserved != float64(50)) {
+			t.Errorf("%s: ORGSCAN_COLLECTOR_CONCURRENCY %v, reserved %v; want %v", cfg, got, reserved, want)
+		}
 	}
 }

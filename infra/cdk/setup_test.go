@@ -17,26 +17,34 @@ import (
 // The tests synthesize the app once (the jsii runtime and the synthesis take
 // seconds) into a temporary cloud assembly, and read both templates from it.
 
+// The configurations the tests synthesize: the checked-in example (what
+// make synth uses on a fresh checkout) and a delegated-administrator one
+// with every optional feature.
 const (
-	testExternalID = "orgscan-test-external-id"
-	testAccount    = "111111111111"
+	exampleConfig   = ExampleConfigFile
+	delegatedConfig = "testdata/deploy.delegated.yaml"
 )
 
 type synthesized struct {
-	app      awscdk.App
-	outdir   string
+	app    awscdk.App
+	outdir string
+	stacks *Stacks
+	// The pipeline, for the many tests about it.
 	pipeline *Pipeline
-	member   awscdk.Stack
-	// Templates as assertions sees them and as plain JSON.
-	pipelineT, memberT       assertions.Template
-	pipelineJSON, memberJSON map[string]any
+	// Templates as assertions sees them and as plain JSON, by stack name;
+	// memberBody is the StackSet's template (its TemplateBody).
+	templates  map[string]assertions.Template
+	json       map[string]map[string]any
+	memberBody map[string]any
+	// For the pipeline stack.
+	pipelineT    assertions.Template
+	pipelineJSON map[string]any
 }
 
 var (
-	synthOnce sync.Once
-	synthed   *synthesized
-	synthErr  error
-	outRoot   string
+	synthMu sync.Mutex
+	synthed = map[string]*synthesized{}
+	outRoot string
 )
 
 func TestMain(m *testing.M) {
@@ -53,7 +61,7 @@ func TestMain(m *testing.M) {
 func requireBootstraps(t *testing.T) {
 	t.Helper()
 	for _, fn := range Functions {
-		p := filepath.Join(defaultConfig().DistDir, fn, "bootstrap")
+		p := filepath.Join("../../dist", fn, "bootstrap")
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("%s is missing: run make build (or make functions) first", p)
 		}
@@ -83,51 +91,67 @@ func testApp(t *testing.T, extra map[string]any) (awscdk.App, string) {
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(out)}), out
 }
 
-// synth returns the app synthesized with the default configuration plus the
-// two values a deployment must give (externalId, pipelineAccountId).
-// testNotificationTopic is the SNS topic the tested deployment sends run
-// events to (the rule is optional; the tests synthesize it).
-const testNotificationTopic = "arn:aws:sns:us-east-1:111111111111:orgscan-runs"
+// synth returns the app synthesized with the example configuration.
+func synth(t *testing.T) *synthesized { return synthWith(t, exampleConfig) }
 
-func synth(t *testing.T) *synthesized {
+// synthWith returns the app synthesized with the configuration file at
+// path (once per path).
+func synthWith(t *testing.T, path string) *synthesized {
 	t.Helper()
 	requireBootstraps(t)
-	synthOnce.Do(func() {
-		synthErr = catch(func() error {
-			app, out := testApp(t, map[string]any{
-				"externalId": testExternalID, "pipelineAccountId": testAccount,
-				"notificationTopicArn": testNotificationTopic,
-				// With this flag (cdk.json) an error annotation, such as a
-				// cdk-nag finding, fails the whole synthesis; here it stays
-				// an annotation, so that TestNoUnsuppressedNagFindings names
-				// each finding and the other tests still run.
-				"@aws-cdk/core:annotationsInValidationReport": false,
-			})
-			p, m, err := Build(app)
+	synthMu.Lock()
+	defer synthMu.Unlock()
+	if s, ok := synthed[path]; ok {
+		if s == nil {
+			t.Fatalf("synthesize %s failed before", path)
+		}
+		return s
+	}
+	synthed[path] = nil
+	var s *synthesized
+	err := catch(func() error {
+		app, out := testApp(t, map[string]any{
+			"config": path,
+			// With this flag (cdk.json) an error annotation, such as a
+			// cdk-nag finding, fails the whole synthesis; here it stays
+			// an annotation, so that TestNoUnsuppressedNagFindings names
+			// each finding and the other tests still run.
+			"@aws-cdk/core:annotationsInValidationReport": false,
+		})
+		stacks, err := Build(app)
+		if err != nil {
+			return err
+		}
+		app.Synth(nil)
+		s = &synthesized{app: app, outdir: out, stacks: stacks, pipeline: stacks.Pipeline,
+			templates: map[string]assertions.Template{}, json: map[string]map[string]any{}}
+		for name, st := range map[string]awscdk.Stack{PipelineStackName: stacks.Pipeline.Stack, StackSetStackName: stacks.StackSet, ManagementRoleStackName: stacks.ManagementRole} {
+			s.templates[name] = assertions.Template_FromStack(st, nil)
+			b, err := os.ReadFile(filepath.Join(out, name+".template.json"))
 			if err != nil {
 				return err
 			}
-			app.Synth(nil)
-			s := &synthesized{app: app, outdir: out, pipeline: p, member: m}
-			s.pipelineT = assertions.Template_FromStack(p.Stack, nil)
-			s.memberT = assertions.Template_FromStack(m, nil)
-			for name, dst := range map[string]*map[string]any{PipelineStackName: &s.pipelineJSON, MemberStackName: &s.memberJSON} {
-				b, err := os.ReadFile(filepath.Join(out, name+".template.json"))
-				if err != nil {
-					return err
-				}
-				if err := json.Unmarshal(b, dst); err != nil {
-					return err
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				return err
+			}
+			s.json[name] = m
+		}
+		s.pipelineT, s.pipelineJSON = s.templates[PipelineStackName], s.json[PipelineStackName]
+		for _, r := range s.json[StackSetStackName]["Resources"].(map[string]any) {
+			if body, ok := props(r.(map[string]any))["TemplateBody"].(string); ok {
+				if err := json.Unmarshal([]byte(body), &s.memberBody); err != nil {
+					return fmt.Errorf("StackSet TemplateBody: %w", err)
 				}
 			}
-			synthed = s
-			return nil
-		})
+		}
+		return nil
 	})
-	if synthErr != nil {
-		t.Fatalf("synthesize: %v", synthErr)
+	if err != nil {
+		t.Fatalf("synthesize %s: %v", path, err)
 	}
-	return synthed
+	synthed[path] = s
+	return s
 }
 
 // catch turns a jsii panic (a JavaScript exception, such as a failed
