@@ -654,12 +654,12 @@ const (
 
 // The pipeline stack's outputs (CloudFormation output keys).
 const (
-	OutputBucketName         = "BucketName"
-	OutputTableName          = "TableName"
-	OutputStateMachineArn    = "StateMachineArn"
-	OutputCollectorRoleArn   = "CollectorRoleArn"
-	OutputCollectorFunction  = "CollectorFunctionName"
-	OutputScheduleName       = "ScheduleName"
+	OutputBucketName          = "BucketName"
+	OutputTableName           = "TableName"
+	OutputStateMachineArn     = "StateMachineArn"
+	OutputCollectorRoleArn    = "CollectorRoleArn"
+	OutputCollectorFunction   = "CollectorFunctionName"
+	OutputScheduleName        = "ScheduleName"
 	OutputExternalIDParameter = "ExternalIdParameter"
 )
 
