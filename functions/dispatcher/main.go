@@ -6,7 +6,9 @@
 // in member accounts when the request names none), ORGSCAN_DISCOVERY
 // ("organizations", the default, or "self" for the function's own account),
 // ORGSCAN_COLLECTOR_CONCURRENCY (the collector's reserved concurrency, which
-// caps the Distributed Map's; unset or 0: unreserved).
+// caps the Distributed Map's; unset or 0: unreserved, and the cap is the
+// account's unreserved concurrency, read with lambda:GetAccountSettings at
+// each run).
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -51,5 +54,18 @@ func main() {
 		DefaultRoleName:      os.Getenv("ORGSCAN_ROLE_NAME"),
 		CollectorConcurrency: collectors,
 	}}
+	if collectors == 0 {
+		lc := awslambda.NewFromConfig(env.Config)
+		h.Dispatcher.CollectorCapacity = func(ctx context.Context) (int, error) {
+			out, err := lc.GetAccountSettings(ctx, &awslambda.GetAccountSettingsInput{})
+			if err != nil {
+				return 0, err
+			}
+			if out.AccountLimit == nil || out.AccountLimit.UnreservedConcurrentExecutions == nil {
+				return 0, nil
+			}
+			return int(*out.AccountLimit.UnreservedConcurrentExecutions), nil
+		}
+	}
 	lambda.Start(h.Handle)
 }

@@ -59,6 +59,12 @@ type Dispatcher struct {
 	// it: each child invokes the collector once, and a throttled Invoke
 	// would fail its batch after the Scan task's two quick retries.
 	CollectorConcurrency int
+	// CollectorCapacity, when the collector has no reservation, reports
+	// how many collectors the account can run at once: its unreserved
+	// concurrency (lambda:GetAccountSettings), which a new account may have
+	// at 10. The Map's MaxConcurrency is lowered to it; an error leaves the
+	// request's (logged). Nil: no cap (local runs).
+	CollectorCapacity func(ctx context.Context) (int, error)
 }
 
 // Handle validates req before any discovery or write; an invalid request is
@@ -166,22 +172,33 @@ func (d *Dispatcher) Handle(ctx context.Context, req RunRequest) (DispatchResult
 	}
 	res := DispatchResult{RunID: runID, ManifestKey: key, Pairs: len(accounts) * len(regions), Accounts: len(accounts),
 		Regions: regions, Checks: ids, StartedAt: now, RegionCount: len(regions),
-		MaxConcurrency: d.maxConcurrency(req, runID)}
+		MaxConcurrency: d.maxConcurrency(ctx, req, runID)}
 	d.logger().Info("dispatched", "run_id", runID, "accounts", res.Accounts, "regions", len(regions), "pairs", res.Pairs,
 		"max_concurrency", res.MaxConcurrency, "options_key", optionsKey)
 	return res, nil
 }
 
 // maxConcurrency is the request's (or the default) Map concurrency, at most
-// the collector's reserved concurrency.
-func (d *Dispatcher) maxConcurrency(req RunRequest, runID string) int {
+// the collector's reserved concurrency, or without one at most what the
+// account's unreserved pool can run.
+func (d *Dispatcher) maxConcurrency(ctx context.Context, req RunRequest, runID string) int {
 	n := cmp.Or(req.MaxConcurrency, DefaultMaxConcurrency)
-	if d.CollectorConcurrency <= 0 || n <= d.CollectorConcurrency {
+	limit, why := d.CollectorConcurrency, "the collector's reserved concurrency"
+	if limit <= 0 && d.CollectorCapacity != nil {
+		c, err := d.CollectorCapacity(ctx)
+		if err != nil {
+			d.logger().Warn("cannot read the account's unreserved Lambda concurrency; maxConcurrency left as requested", "run_id", runID,
+				"max_concurrency", n, "error", err.Error())
+			return n
+		}
+		limit, why = c, "the account's unreserved Lambda concurrency"
+	}
+	if limit <= 0 || n <= limit {
 		return n
 	}
-	d.logger().Info("maxConcurrency lowered to the collector's reserved concurrency", "run_id", runID,
-		"requested", n, "from_request", req.MaxConcurrency != 0, "collector_concurrency", d.CollectorConcurrency)
-	return d.CollectorConcurrency
+	d.logger().Info("maxConcurrency lowered to "+why, "run_id", runID,
+		"requested", n, "from_request", req.MaxConcurrency != 0, "limit", limit)
+	return limit
 }
 
 func (d *Dispatcher) logger() *slog.Logger {

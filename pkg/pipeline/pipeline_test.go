@@ -505,29 +505,44 @@ func TestThousandExclusionsInRunOptions(t *testing.T) {
 }
 
 // The Map's MaxConcurrency is the request's (or the default) but never more
-// than the collector's reserved concurrency; lowering it is logged.
+// than the collector's reserved concurrency, or without one than the
+// account's unreserved concurrency; lowering it is logged.
 func TestDispatcherMaxConcurrency(t *testing.T) {
 	t.Parallel()
 	org := mustSim(t, sim.Config{Seed: 2, Accounts: 1})
 	for _, tc := range []struct {
 		name                 string
 		collector, requested int
+		capacity             int // the account's unreserved concurrency (-1: no reader, -2: the read fails)
 		want                 int
 		logged               bool
 	}{
-		{"unreserved, default", 0, 0, pipeline.DefaultMaxConcurrency, false},
-		{"unreserved, requested", 0, 500, 500, false},
-		{"reserved above the default", 50, 0, pipeline.DefaultMaxConcurrency, false},
-		{"reserved below the default", 10, 0, 10, true},
-		{"reserved below the request", 30, 100, 30, true},
-		{"request below the reservation", 50, 10, 10, false},
-		{"request equal to the reservation", 30, 30, 30, false},
+		{"unreserved, default", 0, 0, -1, pipeline.DefaultMaxConcurrency, false},
+		{"unreserved, requested", 0, 500, -1, 500, false},
+		// A new account: a quota of 10, all of it unreserved.
+		{"unreserved, a new account's quota", 0, 0, 10, 10, true},
+		{"unreserved, a large pool", 0, 0, 900, pipeline.DefaultMaxConcurrency, false},
+		{"unreserved, the pool cannot be read", 0, 0, -2, pipeline.DefaultMaxConcurrency, false},
+		// A reservation is the cap: the pool is not read.
+		{"reserved, pool not read", 30, 100, 5, 30, true},
+		{"reserved above the default", 50, 0, -1, pipeline.DefaultMaxConcurrency, false},
+		{"reserved below the default", 10, 0, -1, 10, true},
+		{"reserved below the request", 30, 100, -1, 30, true},
+		{"request below the reservation", 50, 10, -1, 10, false},
+		{"request equal to the reservation", 30, 30, -1, 30, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var log bytes.Buffer
 			d := &pipeline.Dispatcher{Discovery: org, Blobs: store.Dir{Root: t.TempDir()}, Clock: wallClock,
 				Logger: slog.New(slog.NewJSONHandler(&log, nil)), CollectorConcurrency: tc.collector}
+			switch tc.capacity {
+			case -1:
+			case -2:
+				d.CollectorCapacity = func(context.Context) (int, error) { return 0, errors.New("AccessDenied") }
+			default:
+				d.CollectorCapacity = func(context.Context) (int, error) { return tc.capacity, nil }
+			}
 			res, err := d.Handle(context.Background(), pipeline.RunRequest{MaxConcurrency: tc.requested})
 			if err != nil {
 				t.Fatal(err)
