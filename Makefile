@@ -13,7 +13,7 @@ FUNCTIONS := dispatcher collector aggregator
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
 .PHONY: all build cli functions tools chromium moto python-tools docs asl demo test lint vet fmt-check staticcheck unit bench clean deps \
-	synth cdk-test deploy vulncheck go-version
+	synth cdk-test deploy deploy-management-role rotate-external-id destroy bootstrap vulncheck go-version
 
 all: build
 
@@ -48,8 +48,9 @@ functions: deps
 
 tools: chromium bin/aws-lambda-rie python-tools tools/node_modules/.bin/asl-validator
 
-# The Node tools exactly as tools/package-lock.json pins them: asl-validator
-# and playwright-core (the HTML report's browser test). npm ci reinstalls
+# The Node tools exactly as tools/package-lock.json pins them: asl-validator,
+# playwright-core (the HTML report's browser test) and the CDK CLI (make
+# deploy). npm ci reinstalls
 # them all whenever package.json or the lock file changes; the touch keeps
 # the target newer than the lock file.
 tools/node_modules/.bin/asl-validator: tools/package.json tools/package-lock.json
@@ -193,49 +194,77 @@ fuzz:
 docs:
 	$(GO) test ./pkg/checks/ -run TestGeneratedDocsAreCurrent -update
 
-# The CDK app (infra/cdk, its own Go module): the pipeline stack and the
-# member role stack (the StackSet template). Deployment parameters are CDK
-# context; the ones below are passed when set, the app's defaults apply
-# otherwise (infra/cdk/README.md). EXTERNAL_ID is required to deploy.
+# The CDK app (infra/cdk, its own Go module), built from one deployment
+# configuration file: DEPLOY_CONFIG, by default infra/cdk/deploy.yaml, and
+# for synth (and the tests) the checked-in infra/cdk/deploy.example.yaml
+# when there is no deploy.yaml. A bad value fails the synth naming its file,
+# line and field. The stacks: OrgScanPipeline, OrgScanMemberStackSet (the
+# member role's StackSet) and OrgScanManagementRole (the management
+# account's member role).
 CDK_DIR := infra/cdk
-EXTERNAL_ID ?=
-PIPELINE_ACCOUNT_ID ?=
-MEMBER_ROLE_NAME ?=
-SCHEDULE_CRON ?=
-SCHEDULE_INPUT ?=
-COLLECTOR_RESERVED_CONCURRENCY ?=
-ATHENA_BYTES_SCANNED_CUTOFF ?=
-ALARM_TOPIC_ARN ?=
+DEPLOY_CONFIG ?=
+# The CDK CLI, pinned in tools/package.json and its lock file (npm ci).
+CDK := tools/node_modules/.bin/cdk
 CDK_DEPLOY_FLAGS ?=
-cdk_ctx = $(if $(2),-c $(1)='$(2)')
-CDK_CONTEXT = $(call cdk_ctx,externalId,$(EXTERNAL_ID)) \
-	$(call cdk_ctx,pipelineAccountId,$(PIPELINE_ACCOUNT_ID)) \
-	$(call cdk_ctx,memberRoleName,$(MEMBER_ROLE_NAME)) \
-	$(call cdk_ctx,scheduleCron,$(SCHEDULE_CRON)) \
-	$(call cdk_ctx,scheduleInput,$(SCHEDULE_INPUT)) \
-	$(call cdk_ctx,collectorReservedConcurrency,$(COLLECTOR_RESERVED_CONCURRENCY)) \
-	$(call cdk_ctx,athenaBytesScannedCutoff,$(ATHENA_BYTES_SCANNED_CUTOFF)) \
-	$(call cdk_ctx,alarmTopicArn,$(ALARM_TOPIC_ARN))
+CDK_DESTROY_FLAGS ?=
+# The configuration file make deploy uses, relative to the repository.
+deploy_config = $(or $(DEPLOY_CONFIG),$(CDK_DIR)/deploy.yaml)
+# The app runs in $(CDK_DIR): a relative DEPLOY_CONFIG is made absolute.
+cdk_config = $(if $(DEPLOY_CONFIG),-c config=$(abspath $(DEPLOY_CONFIG)))
 
-# Synthesize both stacks into infra/cdk/cdk.out without the CDK CLI.
+# Synthesize the stacks into infra/cdk/cdk.out without the CDK CLI.
 synth: functions
-	cd $(CDK_DIR) && rm -rf cdk.out && $(GO) run . $(strip $(CDK_CONTEXT))
-	@echo "pipeline stack:          $(CDK_DIR)/cdk.out/OrgScanPipeline.template.json"
-	@echo "member role (StackSet):  $(CDK_DIR)/cdk.out/OrgScanMemberRole.template.json"
+	cd $(CDK_DIR) && rm -rf cdk.out && $(GO) run . $(cdk_config)
+	@echo "stacks in $(CDK_DIR)/cdk.out: $$(ls $(CDK_DIR)/cdk.out/*.template.json | xargs -n1 basename | sed 's/.template.json//' | tr '\n' ' ')"
+	@echo "deployed with the pipeline account's credentials: $$(cat $(CDK_DIR)/cdk.out/orgscan-deploy-stacks.txt)"
 
 # Template assertions, cdk-nag (no unsuppressed finding) and cfn-lint.
 cdk-test: functions
 	cd $(CDK_DIR) && $(GO) vet ./... && $(GO) test -count=1 ./...
 
-# Deploy both stacks from the management or delegated-administrator account
-# (member role stack last: its trust policy names the collector role). When
-# the StackSet already covers the pipeline account (a delegated
-# administrator inside a targeted OU), deploy the pipeline alone:
-# CDK_STACKS=OrgScanPipeline.
-CDK_STACKS ?= --all
-deploy: functions
-	@test -n "$(EXTERNAL_ID)" || { echo "make deploy: set EXTERNAL_ID (the sts:ExternalId the member roles require)"; exit 2; }
-	cd $(CDK_DIR) && npx --yes aws-cdk@2 deploy $(CDK_STACKS) $(strip $(CDK_CONTEXT)) $(CDK_DEPLOY_FLAGS)
+# Bootstrap the pipeline account and region for the CDK (once).
+bootstrap: $(CDK)
+	cd $(CDK_DIR) && $(CURDIR)/$(CDK) bootstrap
+
+# Deploy from the pipeline account (management or delegated-administrator
+# account, per organization.mode): the external ID's SSM parameter is
+# created when missing, then the stacks the synthesized app names in
+# cdk.out/orgscan-deploy-stacks.txt are deployed from that assembly.
+deploy: cli functions $(CDK)
+	@test -f "$(deploy_config)" || { echo "make deploy: $(deploy_config) is missing: copy $(CDK_DIR)/deploy.example.yaml to $(CDK_DIR)/deploy.yaml and set organization.targets (or set DEPLOY_CONFIG)"; exit 2; }
+	$(MAKE) --no-print-directory synth DEPLOY_CONFIG=$(deploy_config)
+	$(BIN) external-id --config $(deploy_config)
+	cd $(CDK_DIR) && $(CURDIR)/$(CDK) deploy --app cdk.out $$(cat cdk.out/orgscan-deploy-stacks.txt) $(CDK_DEPLOY_FLAGS)
+
+# delegated-admin mode: the management account's member role, deployed
+# with MANAGEMENT_PROFILE's credentials; the external ID and the pipeline
+# account are read with the pipeline account's (the default chain, or
+# PIPELINE_PROFILE).
+MANAGEMENT_PROFILE ?=
+PIPELINE_PROFILE ?=
+deploy-management-role: cli functions $(CDK)
+	@test -n "$(MANAGEMENT_PROFILE)" || { echo "make deploy-management-role: set MANAGEMENT_PROFILE (an AWS profile of the management account)"; exit 2; }
+	$(MAKE) --no-print-directory synth DEPLOY_CONFIG=$(deploy_config)
+	params=$$($(BIN) external-id --config $(deploy_config) --cdk-parameters $(if $(PIPELINE_PROFILE),--profile $(PIPELINE_PROFILE))) && \
+		cd $(CDK_DIR) && $(CURDIR)/$(CDK) deploy --app cdk.out --profile $(MANAGEMENT_PROFILE) OrgScanManagementRole $$params $(CDK_DEPLOY_FLAGS)
+
+# A new external ID: written to the SSM parameter, then deployed to the
+# collector and the StackSet together (make deploy-management-role too in
+# delegated-admin mode).
+rotate-external-id: cli
+	$(BIN) external-id --config $(deploy_config) --rotate
+	$(MAKE) --no-print-directory deploy
+
+# Delete the stacks deployed with the pipeline account's credentials (the
+# StackSet's instances go with it). What stays behind is listed after.
+destroy: cli functions $(CDK)
+	$(MAKE) --no-print-directory synth DEPLOY_CONFIG=$(deploy_config)
+	cd $(CDK_DIR) && $(CURDIR)/$(CDK) destroy --app cdk.out $$(cat cdk.out/orgscan-deploy-stacks.txt) $(CDK_DESTROY_FLAGS)
+	@echo "Retained on purpose (the history outlives the stacks): the data and access-log buckets, the DynamoDB"
+	@echo "state table, the three functions' log groups, and the SSM parameter of the external ID."
+	@echo "README.md, Teardown, lists the commands that delete them."
+
+$(CDK): tools/node_modules/.bin/asl-validator
 
 clean:
 	rm -rf bin dist $(DATA) $(DEMO_DATA) $(CDK_DIR)/cdk.out
