@@ -37,6 +37,8 @@ const topUsage = `orgscan finds idle, unused and wasted AWS resources across an 
 Usage:
   orgscan run [flags]      scan AWS (or --simulate a simulated organization)
   orgscan start [--wait]   start a run of the deployed state machine
+  orgscan doctor --config F  check a deployment before its first run (read-only)
+  orgscan external-id --config F [--rotate]  create or rotate the member roles' sts:ExternalId
   orgscan findings         open findings of the latest state, most expensive first
   orgscan report           a run's self-contained HTML report
   orgscan query "SQL"      SQL over the run history (DuckDB; --named NAME, --list)
@@ -73,11 +75,15 @@ func (a *App) Main(ctx context.Context, args []string) int {
 		err = a.start(ctx, rest)
 	case "iam-policy":
 		err = a.iamPolicy(rest)
+	case "doctor":
+		err = a.doctor(ctx, rest)
+	case "external-id":
+		err = a.externalID(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.Stdout, topUsage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q (commands: run, start, findings, report, query, checks, iam-policy, pricing, help)", cmd)
+		err = usagef("unknown command %q (commands: run, start, doctor, external-id, findings, report, query, checks, iam-policy, pricing, help)", cmd)
 		prefix = "orgscan"
 	}
 	if err == nil {
