@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -90,6 +91,11 @@ func TestDoctor(t *testing.T) {
 			if strings.Contains(out, first) || strings.Contains(out, second) {
 				t.Fatalf("the value is in the output: %q", out)
 			}
+		} // make deploy-management-role's arguments: the current value and
+		// the pipeline account (the caller's).
+		code, stdout, stderr := m.cli(t, bin, "external-id", "--config", cfgFile, "--cdk-parameters")
+		if code != 0 || !regexp.MustCompile(`^--parameters ExternalId=`+second+` --parameters PipelineAccountId=\d{12}\n$`).MatchString(stdout) {
+			t.Fatalf("--cdk-parameters: exit %d\nstdout %q\nstderr %s", code, stdout, stderr)
 		}
 	})
 

@@ -125,8 +125,8 @@ func (a *App) writeDoctorReport(rep doctor.Report, jsonOut bool) error {
 	return nil
 }
 
-// newDoctor wires the doctor's clients: the pipeline account's, and each
-// member account's from its member role's credentials.
+// newDoctor wires the doctor's clients: the pipeline account's, the doctor
+// role's STS, and each member account's from its member role's credentials.
 func newDoctor(awsCfg aws.Config, cfg deployconfig.Config) *doctor.Doctor {
 	return &doctor.Doctor{
 		Config:         cfg,
@@ -144,6 +144,12 @@ func newDoctor(awsCfg aws.Config, cfg deployconfig.Config) *doctor.Doctor {
 			mc := awsCfg.Copy()
 			mc.Credentials = credentials.StaticCredentialsProvider{Value: c}
 			return doctor.Member{IAM: iam.NewFromConfig(mc), EC2: ec2.NewFromConfig(mc)}
+		},
+		// The member roles trust the collector and the doctor role only.
+		Via: func(c aws.Credentials) doctor.STSAPI {
+			vc := awsCfg.Copy()
+			vc.Credentials = credentials.StaticCredentialsProvider{Value: c}
+			return sts.NewFromConfig(vc)
 		},
 	}
 }

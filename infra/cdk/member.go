@@ -25,13 +25,14 @@ const MemberPolicyName = deployconfig.MemberPolicyName
 const MaxTemplateBodyBytes = 51_200
 
 // StackSetName is the service-managed StackSet of the member role.
-const StackSetName = "orgscan-member-role"
+const StackSetName = deployconfig.StackSetName
 
 // memberRole adds the read-only role the collector assumes to stack.
 //
 // Its trust policy names the pipeline account's root with conditions on
 // the calling principal's ARN (aws:PrincipalArn, the collector role) and
-// sts:ExternalId, rather than the collector role's ARN as principal: IAM
+// sts:ExternalId, rather than the collector role's ARN as principal (the
+// doctor role of the pipeline stack is the other principal allowed): IAM
 // stores a role principal as the role's unique ID, so re-creating the
 // pipeline stack would silently break the trust in every account, and a
 // StackSet update with an unchanged template would not repair it. With the
@@ -42,13 +43,18 @@ func memberRole(stack awscdk.Stack, cfg Config, pipelineAccount, externalID *str
 	if err := json.Unmarshal(checks.Policy(checks.All()), &policy); err != nil {
 		panic(fmt.Sprintf("member role policy: %v", err)) // checks.Policy marshals a map of strings
 	}
-	collector := awscdk.Fn_Join(jsii.String(""), jsii.Strings("arn:", *awscdk.Aws_PARTITION(), ":iam::", *pipelineAccount, ":role/", cfg.Advanced.CollectorRoleName))
+	roleARN := func(name string) *string {
+		return awscdk.Fn_Join(jsii.String(""), jsii.Strings("arn:", *awscdk.Aws_PARTITION(), ":iam::", *pipelineAccount, ":role/", name))
+	}
+	// The collector, and the role orgscan doctor checks the deployment
+	// through (the pipeline stack's; it may do nothing else).
+	principals := []*string{roleARN(cfg.Advanced.CollectorRoleName), roleARN(cfg.Advanced.DoctorRoleName)}
 	root := awscdk.Fn_Join(jsii.String(""), jsii.Strings("arn:", *awscdk.Aws_PARTITION(), ":iam::", *pipelineAccount, ":root"))
 	role := awsiam.NewRole(stack, jsii.String("MemberRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(cfg.MemberRole.Name),
 		Description: jsii.String("orgscan: read-only scan of this account's idle resources, by the collector of the pipeline account"),
 		AssumedBy: awsiam.NewArnPrincipal(root).WithConditions(&map[string]interface{}{
-			"ArnEquals":    map[string]interface{}{"aws:PrincipalArn": collector},
+			"ArnEquals":    map[string]interface{}{"aws:PrincipalArn": principals},
 			"StringEquals": map[string]interface{}{"sts:ExternalId": externalID},
 		}),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),

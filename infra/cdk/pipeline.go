@@ -161,6 +161,7 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 	if err != nil {
 		return nil, err
 	}
+	doctor := newDoctorRole(stack, cfg)
 	schedule, err := newSchedule(stack, cfg, p)
 	if err != nil {
 		return nil, err
@@ -174,6 +175,7 @@ func NewPipelineStack(scope constructs.Construct, id string, cfg Config, props *
 		{deployconfig.OutputTableName, *p.Table.Ref(), "DynamoDB latest-state table"},
 		{deployconfig.OutputStateMachineArn, *p.StateMachine.StateMachineArn(), "Step Functions state machine (orgscan start --state-machine)"},
 		{deployconfig.OutputCollectorRoleArn, *roles["collector"].RoleArn(), "the principal the member roles trust (aws:PrincipalArn)"},
+		{deployconfig.OutputDoctorRoleArn, *doctor.RoleArn(), "the role orgscan doctor assumes the member roles through"},
 		{deployconfig.OutputCollectorFunction, *p.Functions["collector"].FunctionName(), "the collector function"},
 		{deployconfig.OutputScheduleName, *schedule.ScheduleName(), "the EventBridge Scheduler schedule of scheduled runs"},
 		{deployconfig.OutputExternalIDParameter, cfg.MemberRole.ExternalIDParameter, "the SSM parameter holding the sts:ExternalId (bin/orgscan external-id)"},
@@ -318,20 +320,7 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 	// Collector: the member role by name in any account, the run options,
 	// its chunks and the results too large to return.
 	c := roles["collector"]
-	// Only roles of the member role's name, and only in the organization
-	// (aws:ResourceOrgID: the configured one, or the pipeline account's own).
-	orgID := "${aws:PrincipalOrgID}"
-	if cfg.Organization.OrganizationID != "" {
-		orgID = cfg.Organization.OrganizationID
-	}
-	c.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("sts:AssumeRole"),
-		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String("*"),
-			Resource: jsii.String("role"), ResourceName: jsii.String(cfg.MemberRole.Name),
-		})},
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": orgID}},
-	}))
+	c.AddToPrincipalPolicy(assumeMemberRole(stack, cfg))
 	allow(c, []string{"s3:GetObject"}, obj(pipeline.OptionsKey("*")))
 	allow(c, []string{"s3:PutObject"}, obj(pipeline.ChunkKey("*", "*", "*")), obj(pipeline.InventoryKey("*", "*", "*")), obj(pipeline.ResultsKey("*", "*")))
 	nag(c, "AwsSolutions-IAM5", "sts:AssumeRole on role/"+cfg.MemberRole.Name+" in any account of the organization (aws:ResourceOrgID): the collector scans every account of the organization, and accounts join and leave after deployment; only that role name, which itself trusts only this role and only with the ExternalId.",
@@ -377,6 +366,42 @@ func grantFunctions(stack awscdk.Stack, cfg Config, p *Pipeline, roles map[strin
 			nag(roles[fn], "AwsSolutions-IAM5", strings.Join(why, "; ")+".", "Resource::*")
 		}
 	}
+}
+
+// assumeMemberRole allows sts:AssumeRole on roles of the member role's
+// name only, and only in the organization (aws:ResourceOrgID: the
+// configured one, or the pipeline account's own).
+func assumeMemberRole(stack awscdk.Stack, cfg Config) awsiam.PolicyStatement {
+	orgID := "${aws:PrincipalOrgID}"
+	if cfg.Organization.OrganizationID != "" {
+		orgID = cfg.Organization.OrganizationID
+	}
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("sts:AssumeRole"),
+		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String("*"),
+			Resource: jsii.String("role"), ResourceName: jsii.String(cfg.MemberRole.Name),
+		})},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": orgID}},
+	})
+}
+
+// newDoctorRole is the role orgscan doctor assumes the member roles
+// through: the member roles trust only it and the collector. Any principal
+// of the pipeline account its IAM policies let assume it may (the account's
+// root as principal); it may do nothing but assume the member roles, which
+// are read-only.
+func newDoctorRole(stack awscdk.Stack, cfg Config) awsiam.Role {
+	role := awsiam.NewRole(stack, jsii.String("DoctorRole"), &awsiam.RoleProps{
+		RoleName:           jsii.String(cfg.Advanced.DoctorRoleName),
+		Description:        jsii.String("orgscan doctor: assumes the member roles to check the deployment"),
+		AssumedBy:          awsiam.NewAccountRootPrincipal(),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	role.AddToPrincipalPolicy(assumeMemberRole(stack, cfg))
+	nag(role, "AwsSolutions-IAM5", "sts:AssumeRole on role/"+cfg.MemberRole.Name+" in any account of the organization (aws:ResourceOrgID): orgscan doctor checks that role in every account in scope, and accounts join and leave after deployment.",
+		`regex:/^Resource::arn:<AWS::Partition>:iam::\*:role\/`+regexp.QuoteMeta(cfg.MemberRole.Name)+`$/`)
+	return role
 }
 
 // DynamoActions are the IAM actions of the calls the DynamoDB state store

@@ -275,8 +275,14 @@ func TestLeastPrivilege(t *testing.T) {
 	if !listed {
 		t.Error("no s3:ListBucket statement for the aggregator")
 	}
-	// The collector assumes roles only in the organization: the pipeline
-	// account's own (the example) or the configured one.
+	// The doctor role may only assume the member roles.
+	doctor := logicalID(st, st.Node().FindChild(jsii.String("DoctorRole")))
+	if got := rolePermissions(s.pipelineJSON, doctor); !reflect.DeepEqual(got, map[string][]string{"sts:AssumeRole": {"arn:<AWS::Partition>:iam::*:role/OrgScanMember"}}) {
+		t.Errorf("doctor role permissions %s", js(got))
+	}
+	// The collector and the doctor role assume roles only in the
+	// organization: the pipeline account's own (the example) or the
+	// configured one.
 	for cfg, org := range map[string]string{exampleConfig: "${aws:PrincipalOrgID}", delegatedConfig: "o-a1b2c3d4e5"} {
 		c := synthWith(t, cfg)
 		found := 0
@@ -290,8 +296,8 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			}
 		}
-		if found != 1 {
-			t.Errorf("%s: %d sts:AssumeRole statements, want 1", cfg, found)
+		if found != 2 {
+			t.Errorf("%s: %d sts:AssumeRole statements, want 2 (collector, doctor)", cfg, found)
 		}
 	}
 	// No action wildcard anywhere (s3:*, dynamodb:*), except the bucket

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/orgscan/orgscan/pkg/checks"
@@ -52,11 +53,15 @@ func checkMemberRole(t *testing.T, where string, tmpl map[string]any, roleName, 
 	st := trust[0]
 	principal := join(st["Principal"].(map[string]any)["AWS"])
 	cond := st["Condition"].(map[string]any)
-	arn := join(cond["ArnEquals"].(map[string]any)["aws:PrincipalArn"])
+	var arns []string
+	for _, a := range cond["ArnEquals"].(map[string]any)["aws:PrincipalArn"].([]any) {
+		arns = append(arns, join(a))
+	}
+	arn := strings.Join(arns, " ")
 	ext := join(cond["StringEquals"].(map[string]any)["sts:ExternalId"])
 	if st["Action"] != "sts:AssumeRole" || st["Effect"] != "Allow" || len(cond) != 2 ||
 		principal != "arn:${AWS::Partition}:iam::"+pipelineAccount+":root" ||
-		arn != "arn:${AWS::Partition}:iam::"+pipelineAccount+":role/orgscan-collector" ||
+		arn != "arn:${AWS::Partition}:iam::"+pipelineAccount+":role/orgscan-collector arn:${AWS::Partition}:iam::"+pipelineAccount+":role/orgscan-doctor" ||
 		ext != externalID {
 		t.Errorf("%s: trust %s: principal %s, aws:PrincipalArn %s, sts:ExternalId %s", where, js(st), principal, arn, ext)
 	}

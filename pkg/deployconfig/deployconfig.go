@@ -153,7 +153,11 @@ type Concurrency struct {
 
 // Advanced are names and limits that rarely change.
 type Advanced struct {
-	CollectorRoleName        string `yaml:"collectorRoleName" json:"collectorRoleName"`
+	CollectorRoleName string `yaml:"collectorRoleName" json:"collectorRoleName"`
+	// DoctorRoleName is the pipeline account's role `orgscan doctor`
+	// assumes the member roles through: the member roles trust only it and
+	// the collector role.
+	DoctorRoleName           string `yaml:"doctorRoleName" json:"doctorRoleName"`
 	StateMachineName         string `yaml:"stateMachineName" json:"stateMachineName"`
 	GlueDatabase             string `yaml:"glueDatabase" json:"glueDatabase"`
 	AthenaWorkGroup          string `yaml:"athenaWorkGroup" json:"athenaWorkGroup"`
@@ -179,6 +183,7 @@ func Defaults() Config {
 		Concurrency:   Concurrency{MaxConcurrency: pipeline.DefaultMaxConcurrency, PairConcurrency: 4},
 		Advanced: Advanced{
 			CollectorRoleName:        "orgscan-collector",
+			DoctorRoleName:           "orgscan-doctor",
 			StateMachineName:         "orgscan",
 			GlueDatabase:             "orgscan",
 			AthenaWorkGroup:          "orgscan",
@@ -243,7 +248,7 @@ var schema = map[string][]string{
 	"scan":          {"excludeAccounts", "checks", "lookbackDays", "optionsFile"},
 	"notifications": {"topicArn", "topicPolicyAllowsEventBridge", "minMonthlyUsd", "alarmTopicArn"},
 	"concurrency":   {"collectorReserved", "maxConcurrency", "pairConcurrency"},
-	"advanced":      {"collectorRoleName", "stateMachineName", "glueDatabase", "athenaWorkGroup", "athenaBytesScannedCutoff", "logRetentionDays", "runsRetentionDays", "tracing"},
+	"advanced":      {"collectorRoleName", "doctorRoleName", "stateMachineName", "glueDatabase", "athenaWorkGroup", "athenaBytesScannedCutoff", "logRetentionDays", "runsRetentionDays", "tracing"},
 }
 
 var (
@@ -532,6 +537,9 @@ func (p *parser) validate(c *Config) {
 	if !iamNameRe.MatchString(a.CollectorRoleName) {
 		p.add("advanced.collectorRoleName", fmt.Sprintf("%q is not an IAM role name", a.CollectorRoleName))
 	}
+	if !iamNameRe.MatchString(a.DoctorRoleName) || a.DoctorRoleName == a.CollectorRoleName {
+		p.add("advanced.doctorRoleName", fmt.Sprintf("%q is not an IAM role name other than the collector's", a.DoctorRoleName))
+	}
 	if !sfnNameRe.MatchString(a.StateMachineName) {
 		p.add("advanced.stateMachineName", fmt.Sprintf("%q is not a state machine name (1-80 letters, digits, '_' or '-')", a.StateMachineName))
 	}
@@ -650,6 +658,8 @@ const (
 	// the pipeline in management mode, into the management account with its
 	// own credentials in delegated-admin mode.
 	ManagementRoleStackName = "OrgScanManagementRole"
+	// StackSetName is the service-managed StackSet of the member role.
+	StackSetName = "orgscan-member-role"
 )
 
 // The pipeline stack's outputs (CloudFormation output keys).
@@ -658,6 +668,7 @@ const (
 	OutputTableName           = "TableName"
 	OutputStateMachineArn     = "StateMachineArn"
 	OutputCollectorRoleArn    = "CollectorRoleArn"
+	OutputDoctorRoleArn       = "DoctorRoleArn"
 	OutputCollectorFunction   = "CollectorFunctionName"
 	OutputScheduleName        = "ScheduleName"
 	OutputExternalIDParameter = "ExternalIdParameter"

@@ -198,6 +198,11 @@ type Doctor struct {
 	// Member builds an account's clients from the credentials of its
 	// member role.
 	Member func(aws.Credentials) Member
+	// Via, when set, builds an STS client from the credentials of the
+	// pipeline stack's doctor role (advanced.doctorRoleName), which the
+	// doctor assumes first: the member roles trust only it and the
+	// collector. Nil: the member roles are assumed with STS directly.
+	Via func(aws.Credentials) STSAPI
 
 	// Progress is called after each account's member role is checked, from
 	// any goroutine but never concurrently.
@@ -246,7 +251,9 @@ type run struct {
 	d       *Doctor
 	caller  caller
 	regions []string
-	results []Result
+	// memberSTS assumes the member roles: the doctor role's, or STS.
+	memberSTS STSAPI
+	results   []Result
 	// stack outputs, "" when missing
 	bucket, table, stateMachine, collector, schedule string
 }

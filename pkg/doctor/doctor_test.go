@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -541,4 +542,82 @@ doctor: 2 failures, 1 warning (3 accounts, 2 regions in scope)
 	if !strings.HasSuffix(buf.String(), "doctor: 0 failures, 1 warning (3 accounts, 2 regions in scope)\ndoctor: the deployment is ready for its first run (mind the warnings)\n") {
 		t.Fatalf("warnings only:\n%s", buf.String())
 	}
+}
+
+// viaSTS records the AssumeRole calls made with the doctor role's
+// credentials, then serves them like the rest of the fake.
+type viaSTS struct {
+	*fakeAWS
+	key   string
+	mu    sync.Mutex
+	calls []string
+}
+
+func (v *viaSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opts ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	v.mu.Lock()
+	v.calls = append(v.calls, aws.ToString(in.RoleArn))
+	v.mu.Unlock()
+	return v.fakeAWS.AssumeRole(ctx, in, opts...)
+}
+
+// With Via, the doctor assumes the pipeline stack's doctor role once with
+// the caller's credentials (no external ID), then every member role with
+// the doctor role's: the member roles trust only it and the collector.
+func TestMemberRolesAreAssumedThroughTheDoctorRole(t *testing.T) {
+	t.Parallel()
+	f := healthy()
+	d := f.doctor()
+	d.Config, d.Region = config(t, baseConfig), "us-east-1"
+	var via *viaSTS
+	var mu sync.Mutex
+	d.Via = func(c aws.Credentials) doctor.STSAPI {
+		mu.Lock()
+		defer mu.Unlock()
+		via = &viaSTS{fakeAWS: f, key: c.AccessKeyID}
+		return via
+	}
+	rep, err := d.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := problems(rep); len(p) != 0 {
+		t.Fatalf("problems: %v", p)
+	}
+	first := f.assumeIn[0]
+	if aws.ToString(first.RoleArn) != "arn:aws:iam::"+mgmt+":role/orgscan-doctor" || first.ExternalId != nil {
+		t.Fatalf("first AssumeRole %+v, want the doctor role without an external ID", first)
+	}
+	if via == nil || via.key != mgmt || len(via.calls) != 3 {
+		t.Fatalf("member roles assumed through the doctor role: %+v", via)
+	}
+}
+
+// A caller that may not assume the doctor role gets one row, not one per
+// account.
+func TestDoctorRoleRefused(t *testing.T) {
+	t.Parallel()
+	f := healthy()
+	d := f.doctor()
+	d.Config, d.Region = config(t, baseConfig), "us-east-1"
+	d.STS = refuseDoctorRole{f}
+	d.Via = func(aws.Credentials) doctor.STSAPI { t.Error("Via called without the doctor role"); return f }
+	rep, err := d.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := problems(rep); !reflect.DeepEqual(p, []string{"fail member-role doctor role"}) {
+		t.Fatalf("problems %v", p)
+	}
+	if r := find(rep, doctor.CheckMemberRole, "doctor role"); !strings.Contains(r.Message, "cannot assume arn:aws:iam::"+mgmt+":role/orgscan-doctor") {
+		t.Fatalf("row %+v", r)
+	}
+}
+
+type refuseDoctorRole struct{ *fakeAWS }
+
+func (r refuseDoctorRole) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opts ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	if strings.HasSuffix(aws.ToString(in.RoleArn), ":role/orgscan-doctor") {
+		return nil, apiErr("AccessDenied")
+	}
+	return r.fakeAWS.AssumeRole(ctx, in, opts...)
 }

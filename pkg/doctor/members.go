@@ -16,8 +16,8 @@ import (
 )
 
 // StackSetName is the service-managed StackSet that puts the member role
-// into the targets' accounts (infra/cdk's StackSetName).
-const StackSetName = "orgscan-member-role"
+// into the targets' accounts.
+const StackSetName = deployconfig.StackSetName
 
 // SessionName is the role session name of the doctor's AssumeRole calls, as
 // CloudTrail shows them.
@@ -51,6 +51,23 @@ func (r *run) members(ctx context.Context, scope []scoped, externalID string) er
 		r.fail(CheckMemberRole, "*", fmt.Sprintf("member roles not checked in the %d accounts in scope: no external ID to assume them with", len(scope)),
 			"create the external ID parameter (see the external-id row), deploy, and run the doctor again")
 		return nil
+	}
+	r.memberSTS = r.d.STS
+	if r.d.Via != nil {
+		arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", r.caller.partition, r.caller.account, r.d.Config.Advanced.DoctorRoleName)
+		out, err := r.d.STS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String(SessionName),
+			DurationSeconds: aws.Int32(sessionSeconds)})
+		if err == nil && out.Credentials == nil {
+			err = fmt.Errorf("no credentials returned")
+		}
+		if err != nil {
+			r.fail(CheckMemberRole, "doctor role", fmt.Sprintf("member roles not checked in the %d accounts in scope: cannot assume %s: %s", len(scope), arn, err.Error()),
+				"the member roles trust only the collector and this role: let your principal sts:AssumeRole it (it is the pipeline stack's; "+fixDeploy+" if it is missing)")
+			return nil
+		}
+		c := out.Credentials
+		r.memberSTS = r.d.Via(aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
+			SessionToken: aws.ToString(c.SessionToken), CanExpire: c.Expiration != nil, Expires: aws.ToTime(c.Expiration), Source: SessionName})
 	}
 	n := r.d.Concurrency
 	if n <= 0 {
@@ -98,7 +115,7 @@ func (r *run) member(ctx context.Context, a scoped, externalID string) member {
 	role := r.d.Config.MemberRole.Name
 	arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", r.caller.partition, a.ID, role)
 	missingFix := r.missingRoleFix(a)
-	out, err := r.d.STS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String(SessionName),
+	out, err := r.memberSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String(SessionName),
 		ExternalId: aws.String(externalID), DurationSeconds: aws.Int32(sessionSeconds)})
 	switch {
 	case accessDenied(err):
