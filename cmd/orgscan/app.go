@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -102,3 +103,22 @@ func (a *App) Main(ctx context.Context, args []string) int {
 }
 
 var errHelp = errors.New("help shown")
+
+// parseFlags parses a command's flags: -h prints usage and the flags and
+// returns errHelp; a bad flag or a positional argument is a usage error.
+func (a *App) parseFlags(fs *flag.FlagSet, args []string, usage string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(a.Stdout, usage)
+			fs.SetOutput(a.Stdout)
+			fs.PrintDefaults()
+			return errHelp
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (flags only)", fs.Arg(0))
+	}
+	return nil
+}

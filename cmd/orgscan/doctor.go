@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,24 +45,14 @@ func plural(n int, noun string) string {
 // when nothing fails (warnings allowed), 1 on a failure, 2 on bad input.
 func (a *App) doctor(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("orgscan doctor", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	cfgFile := fs.String("config", "", "deployment configuration (infra/cdk/deploy.yaml)")
 	profile := fs.String("profile", "", "AWS shared-config profile of the pipeline account (SSO profiles included)")
 	region := fs.String("region", "", "the pipeline's region (default: the profile's or environment's)")
 	stack := fs.String("stack", deployconfig.PipelineStackName, "the pipeline stack")
 	concurrency := fs.Int("concurrency", doctor.DefaultConcurrency, "accounts whose member role is checked at once")
 	jsonOut := fs.Bool("json", false, "write the report as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(a.Stdout, "Usage: orgscan doctor --config infra/cdk/deploy.yaml [--profile P] [--region R] [--stack S] [--concurrency N] [--json]")
-			fs.SetOutput(a.Stdout)
-			fs.PrintDefaults()
-			return errHelp
-		}
-		return usagef("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (flags only)", fs.Arg(0))
+	if err := a.parseFlags(fs, args, "Usage: orgscan doctor --config infra/cdk/deploy.yaml [--profile P] [--region R] [--stack S] [--concurrency N] [--json]"); err != nil {
+		return err
 	}
 	if *cfgFile == "" {
 		return usagef("--config: give the deployment configuration (infra/cdk/deploy.yaml)")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,23 +24,13 @@ import (
 // deploy-management-role.
 func (a *App) externalID(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("orgscan external-id", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	cfgFile := fs.String("config", "", "deployment configuration (infra/cdk/deploy.yaml)")
 	rotate := fs.Bool("rotate", false, "replace the value with a new random one")
 	cdkParams := fs.Bool("cdk-parameters", false, "print, for the management account's role stack (delegated-admin mode), the CDK CLI arguments that pass the current external ID and the pipeline account: --parameters ExternalId=… --parameters PipelineAccountId=… (the only output that holds the value; nothing is changed)")
 	profile := fs.String("profile", "", "AWS shared-config profile of the pipeline account (SSO profiles included)")
 	region := fs.String("region", "", "the pipeline's region (default: the profile's or environment's)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(a.Stdout, "Usage: orgscan external-id --config infra/cdk/deploy.yaml [--rotate | --cdk-parameters] [--profile P] [--region R]")
-			fs.SetOutput(a.Stdout)
-			fs.PrintDefaults()
-			return errHelp
-		}
-		return usagef("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (flags only)", fs.Arg(0))
+	if err := a.parseFlags(fs, args, "Usage: orgscan external-id --config infra/cdk/deploy.yaml [--rotate | --cdk-parameters] [--profile P] [--region R]"); err != nil {
+		return err
 	}
 	if *rotate && *cdkParams {
 		return usagef("--rotate and --cdk-parameters: give one")
