@@ -227,12 +227,15 @@ bootstrap: $(CDK)
 	cd $(CDK_DIR) && $(CURDIR)/$(CDK) bootstrap
 
 # Deploy from the pipeline account (management or delegated-administrator
-# account, per organization.mode): the external ID's SSM parameter is
-# created when missing, then the stacks the synthesized app names in
+# account, per organization.mode): `orgscan doctor --before-deploy` checks
+# the organization, the targets and the reservation against the account's
+# Lambda quota; the external ID's SSM parameter is created when missing;
+# then the stacks the synthesized app names in
 # cdk.out/orgscan-deploy-stacks.txt are deployed from that assembly.
 deploy: cli functions $(CDK)
 	@test -f "$(deploy_config)" || { echo "make deploy: $(deploy_config) is missing: copy $(CDK_DIR)/deploy.example.yaml to $(CDK_DIR)/deploy.yaml and set organization.targets (or set DEPLOY_CONFIG)"; exit 2; }
 	$(MAKE) --no-print-directory synth DEPLOY_CONFIG=$(deploy_config)
+	$(BIN) doctor --config $(deploy_config) --before-deploy
 	$(BIN) external-id --config $(deploy_config)
 	cd $(CDK_DIR) && $(CURDIR)/$(CDK) deploy --app cdk.out $$(cat cdk.out/orgscan-deploy-stacks.txt) $(CDK_DEPLOY_FLAGS)
 

@@ -160,6 +160,11 @@ func TestDoctor(t *testing.T) {
 			t.Fatalf("exit %d\n%s", code, stdout)
 		}
 		t.Logf("orgscan doctor --config deploy.yaml:\n%s", stdout)
+		// make deploy's preflight: the organization and targets only.
+		code, stdout, stderr = m.cli(t, bin, "doctor", "--config", d.config, "--before-deploy")
+		if code != 0 || !strings.Contains(stdout, "doctor: ready to deploy (4 accounts, 1 region in scope)") {
+			t.Fatalf("--before-deploy: exit %d\n%s\n%s", code, stdout, stderr)
+		}
 	})
 }
 

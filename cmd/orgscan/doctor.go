@@ -51,7 +51,8 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 	stack := fs.String("stack", deployconfig.PipelineStackName, "the pipeline stack")
 	concurrency := fs.Int("concurrency", doctor.DefaultConcurrency, "accounts whose member role is checked at once")
 	jsonOut := fs.Bool("json", false, "write the report as one JSON object")
-	if err := a.parseFlags(fs, args, "Usage: orgscan doctor --config infra/cdk/deploy.yaml [--profile P] [--region R] [--stack S] [--concurrency N] [--json]"); err != nil {
+	beforeDeploy := fs.Bool("before-deploy", false, "check only what a deployment needs (the organization, the targets, the collector's reservation against the account's Lambda quota); make deploy runs it")
+	if err := a.parseFlags(fs, args, "Usage: orgscan doctor --config infra/cdk/deploy.yaml [--profile P] [--region R] [--stack S] [--concurrency N] [--json] [--before-deploy]"); err != nil {
 		return err
 	}
 	if *cfgFile == "" {
@@ -72,7 +73,7 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 		return awsx.ExplainCredentials(err, *profile)
 	}
 	d := newDoctor(awsCfg, cfg)
-	d.Stack, d.Concurrency = *stack, *concurrency
+	d.Stack, d.Concurrency, d.BeforeDeploy = *stack, *concurrency, *beforeDeploy
 
 	var bar *progressbar.ProgressBar
 	if a.StderrIsTTY {

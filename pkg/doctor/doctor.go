@@ -84,7 +84,9 @@ type Report struct {
 	Accounts int      `json:"accounts"`
 	Regions  []string `json:"regions"`
 	Targets  []string `json:"targets"`
-	Results  []Result `json:"results"`
+	// BeforeDeploy: only what a deployment needs was checked.
+	BeforeDeploy bool     `json:"beforeDeploy,omitempty"`
+	Results      []Result `json:"results"`
 }
 
 // The interfaces below are what the doctor needs from each service, with
@@ -204,6 +206,13 @@ type Doctor struct {
 	// collector. Nil: the member roles are assumed with STS directly.
 	Via func(aws.Credentials) STSAPI
 
+	// BeforeDeploy checks only what a deployment needs before it starts:
+	// the organization, the caller's account for the mode, the targets, and
+	// that Lambda will accept the collector's reservation (make deploy runs
+	// it). The pipeline, the external ID and the member roles are not
+	// checked: they do not exist yet.
+	BeforeDeploy bool
+
 	// Progress is called after each account's member role is checked, from
 	// any goroutine but never concurrently.
 	Progress func(done, total int)
@@ -221,17 +230,21 @@ func (d *Doctor) Run(ctx context.Context) (Report, error) {
 	r := &run{d: d, caller: caller, regions: d.Config.RegionsIn(d.Region)}
 
 	scope := r.organization(ctx)
-	r.pipeline(ctx)
-	externalID := r.externalID(ctx)
-	r.lambda(ctx)
-	if err := r.members(ctx, scope, externalID); err != nil {
-		return Report{}, err
+	if d.BeforeDeploy {
+		r.reservationFits(ctx)
+	} else {
+		r.pipeline(ctx)
+		externalID := r.externalID(ctx)
+		r.lambda(ctx)
+		if err := r.members(ctx, scope, externalID); err != nil {
+			return Report{}, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}
 
-	rep := Report{Accounts: len(scope), Regions: r.regions, Targets: d.Config.Organization.Targets, Results: r.results}
+	rep := Report{Accounts: len(scope), Regions: r.regions, Targets: d.Config.Organization.Targets, BeforeDeploy: d.BeforeDeploy, Results: r.results}
 	for _, res := range r.results {
 		switch res.Status {
 		case Fail:

@@ -621,3 +621,54 @@ func (r refuseDoctorRole) AssumeRole(ctx context.Context, in *sts.AssumeRoleInpu
 	}
 	return r.fakeAWS.AssumeRole(ctx, in, opts...)
 }
+
+// Before a deployment (make deploy runs it) only the organization and the
+// reservation are checked. Lambda keeps at least 100 unreserved concurrent
+// executions ("Configuring reserved concurrency", Lambda developer guide):
+// a reservation that would leave fewer fails, the collector's current
+// reservation counting as given back.
+func TestBeforeDeploy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name              string
+		reserved          int
+		quota, unreserved int32
+		current           *int32 // the deployed collector's reservation; nil: none
+		noStack           bool
+		want              []string
+	}{
+		{"no reservation", 0, 10, 10, nil, true, nil},
+		{"a new account's quota of 50", 40, 50, 50, nil, true, []string{"fail lambda-concurrency collector"}},
+		{"fits in the default quota", 900, 1000, 1000, nil, true, nil},
+		{"one too many", 900, 1000, 999, nil, true, []string{"fail lambda-concurrency collector"}},
+		{"redeploying the same reservation", 800, 1000, 200, aws.Int32(800), false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := healthy()
+			f.settings = &lambdatypes.AccountLimit{ConcurrentExecutions: tc.quota, UnreservedConcurrentExecutions: aws.Int32(tc.unreserved)}
+			f.functions = map[string]*int32{fn: tc.current}
+			if tc.noStack {
+				f.stack = nil
+			}
+			d := f.doctor()
+			d.Config, d.Region, d.BeforeDeploy = config(t, fmt.Sprintf("%sconcurrency: {collectorReserved: %d, maxConcurrency: 10}\n", baseConfig, tc.reserved)), "us-east-1", true
+			rep, err := d.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := problems(rep); !reflect.DeepEqual(p, tc.want) {
+				t.Fatalf("problems %v, want %v\n%+v", p, tc.want, rep.Results)
+			}
+			// Nothing of the deployment is read: it may not exist yet.
+			if len(f.assumeIn) != 0 {
+				t.Fatalf("member roles assumed before the deployment: %d", len(f.assumeIn))
+			}
+			for _, r := range rep.Results {
+				if r.Check != doctor.CheckOrganization && r.Check != doctor.CheckTargets && r.Check != doctor.CheckLambda {
+					t.Fatalf("row %+v before a deployment", r)
+				}
+			}
+		})
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/orgscan/orgscan/pkg/deployconfig"
 )
 
 // ConcurrencyQuotaCode is the Service Quotas code of Lambda's concurrent
@@ -88,4 +91,49 @@ func fixCouldNot(err error, byHand, permission string) string {
 		return "check it by hand against AWS: " + byHand
 	}
 	return "the caller needs " + permission
+}
+
+// reservationFits checks, before a deployment, that Lambda will accept
+// concurrency.collectorReserved: an account must keep at least 100
+// unreserved concurrent executions ("Configuring reserved concurrency" in
+// the Lambda developer guide), and a new account's quota may be 10. The
+// collector's current reservation, when the stack is already deployed,
+// is given back first.
+func (r *run) reservationFits(ctx context.Context) {
+	want := r.d.Config.Concurrency.CollectorReserved
+	if want == 0 {
+		r.ok(CheckLambda, "collector", "no reserved concurrency configured (concurrency.collectorReserved 0)")
+		return
+	}
+	current := 0
+	if out, err := r.d.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(r.d.stack())}); err == nil && len(out.Stacks) == 1 {
+		for _, o := range out.Stacks[0].Outputs {
+			if aws.ToString(o.OutputKey) != deployconfig.OutputCollectorFunction {
+				continue
+			}
+			fc, err := r.d.Lambda.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: o.OutputValue})
+			if err == nil && fc.ReservedConcurrentExecutions != nil {
+				current = int(*fc.ReservedConcurrentExecutions)
+			}
+		}
+	}
+	st, err := r.d.Lambda.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+	if err != nil || st.AccountLimit == nil || st.AccountLimit.UnreservedConcurrentExecutions == nil {
+		if err == nil {
+			err = fmt.Errorf("no account limit in the answer")
+		}
+		r.warn(CheckLambda, "collector", "the reservation could not be checked against the account's quota: lambda:GetAccountSettings: "+couldNot(err),
+			fixCouldNot(err, "aws lambda get-account-settings", "lambda:GetAccountSettings"))
+		return
+	}
+	limit, unreserved := int(st.AccountLimit.ConcurrentExecutions), int(*st.AccountLimit.UnreservedConcurrentExecutions)
+	if left := unreserved + current - want; left < deployconfig.UnreservedMinimum {
+		r.fail(CheckLambda, "collector",
+			fmt.Sprintf("concurrency.collectorReserved %d would leave %d unreserved concurrent executions (quota %d, %d unreserved now); Lambda keeps at least %d and would refuse the deployment",
+				want, left, limit, unreserved+current, deployconfig.UnreservedMinimum),
+			fmt.Sprintf("set concurrency.collectorReserved to 0 (the dispatcher then caps the Map at the unreserved pool) or at most %d, or request a quota increase (Service Quotas %s)",
+				max(0, unreserved+current-deployconfig.UnreservedMinimum), ConcurrencyQuotaCode))
+		return
+	}
+	r.ok(CheckLambda, "collector", fmt.Sprintf("concurrency.collectorReserved %d fits: the account's quota is %d, %d unreserved after it", want, limit, unreserved+current-want))
 }

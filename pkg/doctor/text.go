@@ -40,13 +40,17 @@ func WriteText(w io.Writer, rep Report) error {
 		}
 	}
 	scope := fmt.Sprintf("%d %s, %d %s in scope", rep.Accounts, plural(rep.Accounts, "account"), len(rep.Regions), plural(len(rep.Regions), "region"))
+	ready := "the deployment is ready for its first run"
+	if rep.BeforeDeploy {
+		ready = "ready to deploy"
+	}
 	switch {
 	case rep.Failures == 0 && rep.Warnings == 0:
-		fmt.Fprintf(&b, "doctor: the deployment is ready for its first run (%s)\n", scope)
+		fmt.Fprintf(&b, "doctor: %s (%s)\n", ready, scope)
 	default:
 		fmt.Fprintf(&b, "doctor: %d %s, %d %s (%s)\n", rep.Failures, plural(rep.Failures, "failure"), rep.Warnings, plural(rep.Warnings, "warning"), scope)
 		if rep.Failures == 0 {
-			b.WriteString("doctor: the deployment is ready for its first run (mind the warnings)\n")
+			fmt.Fprintf(&b, "doctor: %s (mind the warnings)\n", ready)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
