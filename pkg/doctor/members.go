@@ -155,6 +155,11 @@ func (r *run) member(ctx context.Context, a scoped, externalID string) member {
 		}
 	}
 
+	if hasCode(err, "NoSuchEntity") {
+		// No role: its regions cannot be read with it (AWS refuses the
+		// AssumeRole itself; an emulator may not).
+		return m
+	}
 	regions, err := clients.EC2.DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
 	switch {
 	case err != nil && len(m.rows) == 0:
